@@ -1,0 +1,184 @@
+"""Everything the clients do without I/O: argument checks, request building, decoding.
+
+Client methods are *prepare -> call the transport -> decode*; the first and last steps
+live here so every client (sync today, async with the gRPC issue) shares them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from ..errors import ParamError, PrimaryKeyException
+from ..index_params import IndexParams
+from ..results import ExtraList, Hits, OmitZeroDict, SearchResult
+from ..schema import CollectionSchema
+from ..types import ConsistencyLevel, DataType
+
+CONSISTENCY_NAMES = {level.name for level in ConsistencyLevel}
+
+
+def reject_unknown(method: str, kwargs: dict, allowed: Iterable[str] = ()) -> dict:
+    """Return the allowed kwargs; raise ParamError naming any argument that does not apply."""
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ParamError(f"{method}() got argument(s) that do not apply: {unknown}")
+    return kwargs
+
+
+def check_name(value: Any, what: str = "collection_name") -> str:
+    if not isinstance(value, str) or not value:
+        raise ParamError(f"`{what}` value {value!r} is illegal: expected a non-empty string")
+    return value
+
+
+def name_list(value: Any, what: str) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not value or not all(
+            isinstance(v, str) and v for v in value):
+        raise ParamError(f"`{what}` value {value!r} is illegal: expected a name or a list of "
+                         "names")
+    return list(value)
+
+
+def check_consistency(level: Any) -> None:
+    """Accept Milvus's consistency levels (the embedded engine is always strong)."""
+    if level is None:
+        return
+    if isinstance(level, str) and level in CONSISTENCY_NAMES:
+        return
+    if isinstance(level, int) and not isinstance(level, bool) and 0 <= level <= 4:
+        return
+    raise ParamError(f"invalid consistency_level {level!r}: use one of "
+                     f"{sorted(CONSISTENCY_NAMES)}")
+
+
+# ---- collections ---------------------------------------------------------------------------
+QUICK_SETUP_KWARGS = ("enable_dynamic_field", "consistency_level", "num_shards", "shards_num",
+                      "properties", "max_length", "description", "num_partitions")
+SCHEMA_KWARGS = ("consistency_level", "num_shards", "shards_num", "properties",
+                 "num_partitions")
+
+
+def quick_setup_schema(dimension: Any, primary_field_name: str, id_type: Any,
+                       vector_field_name: str, auto_id: bool, kwargs: dict) -> CollectionSchema:
+    if isinstance(dimension, bool) or not isinstance(dimension, int):
+        raise ParamError(f"`dimension` value {dimension!r} is illegal: pass an int "
+                         "(missing required argument: [dimension])")
+    id_kind = {"int": DataType.INT64, DataType.INT64: DataType.INT64, "string": DataType.VARCHAR,
+               "str": DataType.VARCHAR, DataType.VARCHAR: DataType.VARCHAR}.get(id_type)
+    if id_kind is None:
+        raise PrimaryKeyException(f"Param primary_field must be int or str type, got "
+                                  f"id_type={id_type!r}")
+    schema = CollectionSchema(auto_id=auto_id,
+                              enable_dynamic_field=kwargs.get("enable_dynamic_field", True),
+                              description=kwargs.get("description", ""))
+    pk_params: dict[str, Any] = {}
+    if id_kind == DataType.VARCHAR:
+        pk_params["max_length"] = kwargs.get("max_length", 65535)
+    elif "max_length" in kwargs:
+        raise ParamError("max_length applies to a string primary key (id_type='string')")
+    schema.add_field(primary_field_name, id_kind, is_primary=True, auto_id=auto_id, **pk_params)
+    schema.add_field(vector_field_name, DataType.FLOAT_VECTOR, dim=dimension)
+    return schema
+
+
+def reject_quick_args_with_schema(dimension, primary_field_name, id_type, vector_field_name,
+                                  metric_type, auto_id) -> None:
+    given = {"dimension": dimension is not None, "primary_field_name": primary_field_name != "id",
+             "id_type": id_type != "int", "vector_field_name": vector_field_name != "vector",
+             "metric_type": metric_type != "COSINE", "auto_id": auto_id is not False}
+    clashing = sorted(name for name, set_ in given.items() if set_)
+    if clashing:
+        raise ParamError(f"create_collection: {clashing} only apply to the quick setup; with "
+                         "a schema, set them on the schema and index_params instead")
+
+
+def index_specs(index_params: Any) -> list[dict]:
+    if not isinstance(index_params, IndexParams):
+        raise ParamError(f"index_params must come from prepare_index_params(), got "
+                         f"{type(index_params).__name__}")
+    return [dict(param) for param in index_params]
+
+
+def collection_options(kwargs: dict) -> dict:
+    check_consistency(kwargs.get("consistency_level"))
+    return {"consistency_level": kwargs.get("consistency_level"),
+            "num_shards": kwargs.get("num_shards", kwargs.get("shards_num", 1)),
+            "properties": kwargs.get("properties")}
+
+
+# ---- data ----------------------------------------------------------------------------------
+def as_rows(data: Any) -> list[dict]:
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, (list, tuple)):
+        return list(data)
+    raise ParamError(f"wrong type of argument 'data', expected 'Dict' or list of 'Dict', got "
+                     f"'{type(data).__name__}'")
+
+
+def as_ids(ids: Any) -> list:
+    if isinstance(ids, np.ndarray):
+        return ids.tolist()
+    if isinstance(ids, (list, tuple)):
+        return list(ids)
+    if isinstance(ids, (int, str, np.integer)) and not isinstance(ids, bool):
+        return [ids]
+    raise ParamError(f"ids must be an int, a str or a list of them, got {type(ids).__name__}")
+
+
+def search_vectors(data: Any) -> Any:
+    """Validate the shape of search data: a list of vectors or a 2-D array."""
+    if isinstance(data, np.ndarray):
+        if data.ndim != 2:
+            raise ParamError(f"`search_data` value is illegal: expected a 2-D array of query "
+                             f"vectors, got shape {data.shape}")
+        return data
+    if not isinstance(data, (list, tuple)) or not data:
+        raise ParamError(f"`search_data` value {data!r:.80} is illegal: pass a list of vectors")
+    if all(isinstance(x, (int, float, np.number)) and not isinstance(x, bool) for x in data):
+        raise ParamError(f"`search_data` value {list(data)!r:.80} is illegal: a single vector "
+                         "must be wrapped in a list ([vector])")
+    return data
+
+
+def split_search_params(search_params: dict | None) -> tuple[str | None, dict, dict]:
+    """(metric_type, index params, other keys) from pymilvus-style search_params."""
+    if search_params is None:
+        return None, {}, {}
+    if not isinstance(search_params, dict):
+        raise ParamError(f"search_params must be a dict, got {type(search_params).__name__}")
+    params = dict(search_params.get("params") or {})
+    metric = search_params.get("metric_type") or params.pop("metric_type", None)
+    others = {k: v for k, v in search_params.items() if k not in ("params", "metric_type")}
+    extra = {k: others.pop(k) for k in ("offset", "round_decimal") if k in others}
+    for key, value in others.items():
+        if key in params and params[key] != value:
+            raise ParamError(f"ambiguous search parameter {key!r}: given twice with different "
+                             "values")
+        params[key] = value
+    return metric, params, extra
+
+
+def decode_search(raw: dict) -> SearchResult:
+    pk_name = raw["pk_name"]
+    return SearchResult(Hits(pk_name, h.ids, h.distances, h.entities) for h in raw["hits"])
+
+
+def insert_result(raw: dict) -> OmitZeroDict:
+    return OmitZeroDict(insert_count=raw["insert_count"], ids=raw["ids"], cost=0)
+
+
+def upsert_result(raw: dict) -> OmitZeroDict:
+    return OmitZeroDict(upsert_count=raw["upsert_count"], cost=0, ids=raw["ids"])
+
+
+def delete_result(raw: dict) -> OmitZeroDict:
+    return OmitZeroDict(delete_count=raw["delete_count"], cost=0)
+
+
+def rows_result(rows: list) -> ExtraList:
+    return ExtraList(rows)

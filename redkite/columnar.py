@@ -1,0 +1,328 @@
+"""Row <-> column conversion against a collection schema.
+
+Rows (``list[dict]``) become one :class:`pyarrow.RecordBatch` whose columns follow the
+schema: scalars as Arrow arrays, FLOAT_VECTOR as ``fixed_size_list<float32>[dim]``, JSON
+and the dynamic field ``$meta`` as JSON text. The conversion runs in Arrow's C++ code
+(``pa.array`` with an explicit type); Python touches each row only to pull a field out of
+it. Every violation raises :class:`~redkite.errors.DataNotMatchException` naming the field,
+the row and the value.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import DataNotMatchException, ParamError
+from .schema import DYNAMIC_FIELD, CollectionSchema, FieldSchema
+from .types import FLOATING_TYPES, INT_RANGES, INTEGER_TYPES, DataType
+
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_to_json = _JSON_ENCODER.encode
+
+_SCALAR_ARROW = {
+    DataType.BOOL: pa.bool_(), DataType.INT8: pa.int8(), DataType.INT16: pa.int16(),
+    DataType.INT32: pa.int32(), DataType.INT64: pa.int64(), DataType.FLOAT: pa.float32(),
+    DataType.DOUBLE: pa.float64(), DataType.VARCHAR: pa.string(), DataType.JSON: pa.string(),
+}
+
+
+def arrow_type(fs: FieldSchema) -> pa.DataType:
+    """The Arrow type redkite stores ``fs`` as."""
+    if fs.dtype == DataType.FLOAT_VECTOR:
+        return pa.list_(pa.float32(), int(fs.params["dim"]))
+    if fs.dtype == DataType.ARRAY:
+        return pa.list_(_SCALAR_ARROW[fs.element_type])
+    return _SCALAR_ARROW[fs.dtype]
+
+
+def arrow_schema(schema: CollectionSchema) -> pa.Schema:
+    columns = [pa.field(f.name, arrow_type(f)) for f in schema.fields]
+    if schema.enable_dynamic_field:
+        columns.append(pa.field(DYNAMIC_FIELD, pa.string()))
+    return pa.schema(columns)
+
+
+def rows_to_batch(schema: CollectionSchema, rows: Sequence[dict], *, pk_values: Any = None,
+                  allow_pk: bool = True) -> pa.RecordBatch:
+    """Convert and validate ``rows``; ``pk_values`` fills an auto_id primary key."""
+    _check_rows(rows)
+    known = {f.name for f in schema.fields}
+    extra = _extra_keys(rows, known)
+    if extra and not schema.enable_dynamic_field:
+        name = sorted(extra)[0]
+        raise DataNotMatchException(
+            f"Attempt to insert an unexpected field `{name}` to collection without enabling "
+            f"dynamic field (row {_first_row_with(rows, name)})")
+    arrays = []
+    for fs in schema.fields:
+        if fs.is_primary and fs.auto_id:
+            arrays.append(_auto_pk(fs, rows, pk_values, allow_pk))
+        else:
+            arrays.append(_field_column(fs, rows))
+    if schema.enable_dynamic_field:
+        arrays.append(_dynamic_column(rows, extra))
+    return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(schema))
+
+
+def _check_rows(rows: Any) -> None:
+    if not isinstance(rows, (list, tuple)):
+        raise ParamError(f"wrong type of argument 'data', expected 'Dict' or list of 'Dict', "
+                         f"got '{type(rows).__name__}'")
+    for position, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise ParamError(f"row {position} is a {type(row).__name__}, expected a dict")
+
+
+def _extra_keys(rows: Sequence[dict], known: set[str]) -> set[str]:
+    keys: set[str] = set()
+    keys.update(*(row.keys() for row in rows))
+    return keys - known
+
+
+def _first_row_with(rows: Sequence[dict], key: str) -> int:
+    return next(i for i, row in enumerate(rows) if key in row)
+
+
+def _auto_pk(fs: FieldSchema, rows: Sequence[dict], pk_values: Any, allow_pk: bool) -> pa.Array:
+    if not allow_pk and any(fs.name in row for row in rows):
+        raise DataNotMatchException(
+            f"the primary key field `{fs.name}` is auto_id: do not pass it "
+            f"(row {_first_row_with(rows, fs.name)})")
+    if pk_values is None:
+        return _field_column(fs, rows)
+    return pa.array(np.asarray(pk_values, dtype=np.int64))
+
+
+def _field_column(fs: FieldSchema, rows: Sequence[dict]) -> pa.Array:
+    values = [row.get(fs.name) for row in rows]
+    if fs.dtype == DataType.FLOAT_VECTOR:
+        return _vector_column(fs, values)
+    if fs.dtype == DataType.JSON:
+        column = _json_column(fs, values)
+    else:
+        column = _scalar_column(fs, values)
+    return _apply_nulls(fs, column, rows)
+
+
+def _scalar_column(fs: FieldSchema, values: list) -> pa.Array:
+    target = arrow_type(fs)
+    try:
+        column = pa.array(values, type=target)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError) as exc:
+        position, value = _first_bad_value(fs, values)
+        raise DataNotMatchException(
+            f"The Input data type is inconsistent with defined schema, {{{fs.name}}} field "
+            f"should be a {_type_label(fs)}, but got {value!r} ({type(value).__name__}) at row "
+            f"{position}. Detail: {exc}") from None
+    if fs.dtype in INTEGER_TYPES or fs.dtype in FLOATING_TYPES:
+        _reject_bools(fs, values)
+    if fs.dtype == DataType.FLOAT:
+        _check_float32_range(fs, column)
+    _check_lengths(fs, column)
+    return column
+
+
+def _type_label(fs: FieldSchema) -> str:
+    if fs.dtype == DataType.ARRAY:
+        return f"array of {fs.element_type.name.lower()}"
+    return fs.dtype.name.lower()
+
+
+def _first_bad_value(fs: FieldSchema, values: list) -> tuple[int, Any]:
+    target = arrow_type(fs)
+    for position, value in enumerate(values):
+        try:
+            pa.array([value], type=target)
+        except Exception:  # noqa: BLE001 - locating the culprit on the error path only
+            return position, value
+    return -1, None
+
+
+def _reject_bools(fs: FieldSchema, values: list) -> None:
+    # Arrow accepts True for numbers; Milvus does not.
+    for position, value in enumerate(values):
+        if value is True or value is False:
+            raise DataNotMatchException(
+                f"field `{fs.name}` expects {fs.dtype.name}, got a bool {value!r} at row "
+                f"{position}")
+
+
+def _check_float32_range(fs: FieldSchema, column: pa.Array) -> None:
+    data = column.to_numpy(zero_copy_only=False)
+    finite_limit = np.finfo(np.float32).max
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(data) & ~np.isnan(data)
+    if bad.any():
+        position = int(np.argmax(bad))
+        raise DataNotMatchException(f"field `{fs.name}`: value at row {position} is out of "
+                                    f"range for FLOAT (|x| <= {finite_limit:.3e})")
+
+
+def _check_lengths(fs: FieldSchema, column: pa.Array) -> None:
+    if fs.dtype == DataType.VARCHAR:
+        _check_utf8_lengths(fs.name, column, int(fs.params["max_length"]), "row")
+    elif fs.dtype == DataType.ARRAY:
+        lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+        capacity = int(fs.params["max_capacity"])
+        if len(lengths) and lengths.max() > capacity:
+            position = int(np.argmax(lengths > capacity))
+            raise DataNotMatchException(
+                f"field `{fs.name}`: the array at row {position} has {int(lengths[position])} "
+                f"elements, more than max_capacity {capacity}")
+        if fs.element_type == DataType.VARCHAR:
+            _check_utf8_lengths(fs.name, pc.list_flatten(column),
+                                int(fs.params["max_length"]), "element")
+
+
+def _check_utf8_lengths(name: str, column: pa.Array, max_length: int, what: str) -> None:
+    lengths = pc.binary_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+    if len(lengths) and lengths.max() > max_length:
+        position = int(np.argmax(lengths > max_length))
+        raise DataNotMatchException(
+            f"the length ({int(lengths[position])}) of the string in field `{name}` at "
+            f"{what} {position} exceeds max_length ({max_length})")
+
+
+def _json_column(fs: FieldSchema, values: list) -> pa.Array:
+    texts = []
+    for position, value in enumerate(values):
+        if value is None:
+            texts.append(None)
+            continue
+        try:
+            texts.append(_to_json(value))
+        except (TypeError, ValueError) as exc:
+            raise DataNotMatchException(f"field `{fs.name}` at row {position} is not "
+                                        f"JSON-serialisable: {exc}") from None
+    return pa.array(texts, type=pa.string())
+
+
+def _dynamic_column(rows: Sequence[dict], extra: set[str]) -> pa.Array:
+    if not extra:
+        return pa.array(["{}"] * len(rows), type=pa.string())
+    names = sorted(extra)
+    metas = [{name: row[name] for name in names if name in row} for row in rows]
+    try:
+        texts = [_to_json(meta) for meta in metas]
+    except (TypeError, ValueError) as exc:
+        position = next(i for i, meta in enumerate(metas) if not _encodes(meta))
+        raise DataNotMatchException(f"dynamic field value at row {position} is not "
+                                    f"JSON-serialisable: {exc}") from None
+    return pa.array(texts, type=pa.string())
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        _to_json(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _apply_nulls(fs: FieldSchema, column: pa.Array, rows: Sequence[dict]) -> pa.Array:
+    if column.null_count == 0:
+        return column
+    if fs.has_default:
+        return pc.fill_null(column, pa.scalar(fs.default_value, type=column.type))
+    if fs.nullable:
+        return column
+    mask = column.is_null().to_numpy(zero_copy_only=False)
+    position = int(np.argmax(mask))
+    if fs.name not in rows[position]:
+        raise DataNotMatchException(
+            f"Insert missed an field `{fs.name}` to collection without set nullable==true or "
+            f"set default_value (row {position})")
+    raise DataNotMatchException(f"field `{fs.name}` is not nullable but row {position} "
+                                "holds None")
+
+
+def _vector_column(fs: FieldSchema, values: list) -> pa.Array:
+    dim = int(fs.params["dim"])
+    position = next((i for i, v in enumerate(values) if v is None), None)
+    if position is not None:
+        message = (f"Insert missed an field `{fs.name}` to collection without set "
+                   f"nullable==true or set default_value (row {position})")
+        raise DataNotMatchException(message)
+    matrix = vectors_to_matrix(values, dim, fs.name, what="row")
+    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), dim)
+
+
+def vectors_to_matrix(values: Any, dim: int, field_name: str, what: str = "row") -> np.ndarray:
+    """Stack float vectors (lists or numpy arrays) into a C-contiguous float32 matrix."""
+    try:
+        matrix = np.asarray(values, dtype=np.float32)
+    except (ValueError, TypeError):
+        matrix = None
+    if matrix is None or matrix.ndim != 2:
+        _raise_bad_vector(values, dim, field_name, what)
+    if matrix.shape[1] != dim:
+        raise DataNotMatchException(
+            f"vector field '{field_name}' expected dim {dim}, got {matrix.shape[1]} "
+            f"({what} 0)")
+    if not np.isfinite(matrix).all():
+        position = int(np.argmax(~np.isfinite(matrix).all(axis=1)))
+        raise DataNotMatchException(f"vector field '{field_name}' holds NaN or infinity at "
+                                    f"{what} {position}")
+    return np.ascontiguousarray(matrix)
+
+
+def _raise_bad_vector(values: Any, dim: int, field_name: str, what: str) -> None:
+    for position, value in enumerate(values):
+        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
+            raise DataNotMatchException(
+                f"The Input data type is inconsistent with defined schema, {{{field_name}}} "
+                f"field should be a float_vector, but got a {type(value).__name__} at {what} "
+                f"{position}")
+        if len(value) != dim:
+            raise DataNotMatchException(f"vector field '{field_name}' expected dim {dim}, got "
+                                        f"{len(value)} ({what} {position})")
+        try:
+            np.asarray(value, dtype=np.float32)
+        except (ValueError, TypeError):
+            raise DataNotMatchException(
+                f"vector field '{field_name}' at {what} {position} holds a non-number: "
+                f"{value!r:.80}") from None
+    raise DataNotMatchException(f"vector field '{field_name}' expects a list of vectors")
+
+
+def vector_matrix(column: pa.Array | pa.ChunkedArray, dim: int) -> np.ndarray:
+    """The (n, dim) float32 view of a fixed-size-list vector column (zero-copy if one chunk)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    flat = column.values
+    if column.offset:
+        flat = flat.slice(column.offset * dim, len(column) * dim)
+    return flat.to_numpy(zero_copy_only=False).reshape(-1, dim)
+
+
+def table_to_rows(table: pa.Table, json_columns: Iterable[str] = (),
+                  dynamic_keys: Iterable[str] | None | bool = False) -> list[dict]:
+    """Materialise result rows (Arrow builds the dicts; JSON text is parsed).
+
+    ``dynamic_keys``: False leaves ``$meta`` out, True flattens all of its keys into each
+    row, an iterable flattens only those keys.
+    """
+    names = [n for n in table.schema.names if n != DYNAMIC_FIELD]
+    rows = table.select(names).to_pylist()
+    for name in json_columns:
+        if name in names:
+            for row in rows:
+                text = row[name]
+                row[name] = None if text is None else json.loads(text)
+    if dynamic_keys is not False and DYNAMIC_FIELD in table.schema.names:
+        keys = None if dynamic_keys is True else set(dynamic_keys)
+        for row, text in zip(rows, table.column(DYNAMIC_FIELD).to_pylist()):
+            if text and text != "{}":
+                meta = json.loads(text)
+                row.update(meta if keys is None else {k: v for k, v in meta.items() if k in keys})
+    return rows
+
+
+def int_range_ok(dtype: DataType, value: int) -> bool:
+    low, high = INT_RANGES[dtype]
+    return low <= value <= high

@@ -1,0 +1,144 @@
+"""Catalog metadata: databases, collections, partitions, indexes and aliases.
+
+Everything here is plain data that round-trips through the manifest as JSON. Each
+collection carries a ``schema_epoch`` bumped on every schema change, so requests built
+against an older schema can be told apart.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ParamError
+from ..schema import CollectionSchema
+from ..types import ConsistencyLevel, DataType, LoadState
+
+DEFAULT_DB = "default"
+DEFAULT_PARTITION = "_default"
+SUPPORTED_INDEX_TYPES = ("FLAT", "AUTOINDEX")
+SUPPORTED_METRICS = ("L2", "IP", "COSINE")
+DEFAULT_METRIC = "COSINE"
+MAX_PARTITIONS = 1024
+
+
+@dataclass
+class IndexMeta:
+    index_name: str
+    field_name: str
+    index_type: str
+    metric_type: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"index_name": self.index_name, "field_name": self.field_name,
+                "index_type": self.index_type, "metric_type": self.metric_type,
+                "params": self.params}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> IndexMeta:
+        return cls(raw["index_name"], raw["field_name"], raw["index_type"], raw["metric_type"],
+                   dict(raw.get("params", {})))
+
+
+@dataclass
+class CollectionMeta:
+    collection_id: int
+    db_name: str
+    name: str
+    schema: CollectionSchema
+    partitions: dict[str, int]
+    indexes: dict[str, IndexMeta] = field(default_factory=dict)
+    load_state: LoadState = LoadState.NotLoad
+    loaded_partitions: set[str] | None = None
+    schema_epoch: int = 1
+    consistency_level: ConsistencyLevel = ConsistencyLevel.Bounded
+    num_shards: int = 1
+    properties: dict[str, Any] = field(default_factory=dict)
+    created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
+    flushed_lsn: int = 0
+
+    @property
+    def primary(self):
+        pk = self.schema.primary_field
+        assert pk is not None
+        return pk
+
+    def vector_dims(self) -> dict[str, int]:
+        return {f.name: int(f.params["dim"]) for f in self.schema.fields
+                if f.dtype == DataType.FLOAT_VECTOR}
+
+    def index_for_field(self, field_name: str) -> IndexMeta | None:
+        return next((i for i in self.indexes.values() if i.field_name == field_name), None)
+
+    def partition_id(self, name: str) -> int | None:
+        return self.partitions.get(name)
+
+    def to_json(self) -> dict:
+        return {
+            "collection_id": self.collection_id, "db_name": self.db_name, "name": self.name,
+            "schema": _schema_json(self.schema), "partitions": self.partitions,
+            "indexes": [i.to_json() for i in self.indexes.values()],
+            "load_state": int(self.load_state),
+            "loaded_partitions": (None if self.loaded_partitions is None
+                                  else sorted(self.loaded_partitions)),
+            "schema_epoch": self.schema_epoch, "consistency_level": int(self.consistency_level),
+            "num_shards": self.num_shards, "properties": self.properties,
+            "created_ms": self.created_ms, "flushed_lsn": self.flushed_lsn,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict) -> CollectionMeta:
+        indexes = [IndexMeta.from_json(i) for i in raw.get("indexes", [])]
+        loaded = raw.get("loaded_partitions")
+        return cls(
+            collection_id=int(raw["collection_id"]), db_name=raw["db_name"], name=raw["name"],
+            schema=_schema_from_json(raw["schema"]),
+            partitions={k: int(v) for k, v in raw["partitions"].items()},
+            indexes={i.index_name: i for i in indexes},
+            load_state=LoadState(raw.get("load_state", LoadState.NotLoad)),
+            loaded_partitions=None if loaded is None else set(loaded),
+            schema_epoch=int(raw.get("schema_epoch", 1)),
+            consistency_level=ConsistencyLevel(raw.get("consistency_level", 2)),
+            num_shards=int(raw.get("num_shards", 1)), properties=raw.get("properties", {}),
+            created_ms=int(raw.get("created_ms", 0)), flushed_lsn=int(raw.get("flushed_lsn", 0)),
+        )
+
+
+def _schema_json(schema: CollectionSchema) -> dict:
+    raw = schema.to_dict()
+    for f in raw["fields"]:
+        f["type"] = int(f["type"])
+        if "element_type" in f:
+            f["element_type"] = int(f["element_type"])
+    for fn in raw["functions"]:
+        fn["type"] = int(fn["type"])
+    return raw
+
+
+def _schema_from_json(raw: dict) -> CollectionSchema:
+    schema = CollectionSchema.construct_from_dict(raw)
+    for index, fs in enumerate(schema.fields):
+        fs.field_id = int(raw["fields"][index].get("field_id", 100 + index))
+    return schema
+
+
+def normalize_index(field_name: str, field_dtype: DataType, index_type: str,
+                    metric_type: str | None, params: dict[str, Any]) -> tuple[str, str, dict]:
+    """Validate an index request for a vector field; return (index_type, metric, params)."""
+    kind = (index_type or "AUTOINDEX").upper()
+    if field_dtype != DataType.FLOAT_VECTOR:
+        raise ParamError(f"cannot create a vector index on field {field_name!r} of type "
+                         f"{field_dtype.name}; scalar indexes arrive with the search issue")
+    if kind not in SUPPORTED_INDEX_TYPES:
+        raise ParamError(f"index type {kind!r} is not supported by this version of redkite "
+                         f"(supported: {', '.join(SUPPORTED_INDEX_TYPES)})")
+    metric = (metric_type or DEFAULT_METRIC).upper()
+    if metric not in SUPPORTED_METRICS:
+        raise ParamError(f"metric type {metric_type!r} is not valid for field {field_name!r} "
+                         f"of type FLOAT_VECTOR (use one of {', '.join(SUPPORTED_METRICS)})")
+    unknown = sorted(set(params) - {"metric_type", "index_type", "mmap.enabled"})
+    if unknown:
+        raise ParamError(f"index {kind} takes no build parameters, got {unknown}")
+    return kind, metric, {}

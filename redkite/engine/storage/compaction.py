@@ -1,0 +1,153 @@
+"""Background compaction: merge small sealed segments and drop deleted rows.
+
+A job copies the live rows of the chosen segments into one new segment file *without* the
+database lock (readers and writers carry on), then takes the lock only to swap: deletes
+that landed on the source segments while the copy ran are carried over to the new
+segment's mask, the manifest is rewritten, and the old files are removed. The swap is a
+few list operations, so reads are never blocked for more than a moment.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from .segments import SealedSegment, open_table_file, write_table_file
+
+SMALL_SEGMENT_ROWS = 1 << 15
+DELETED_RATIO = 0.2
+MIN_SMALL_SEGMENTS = 4
+
+
+@dataclass
+class _Plan:
+    collection: object
+    sources: list[SealedSegment]
+    masks: list[np.ndarray]  # each source's delete mask when the copy started
+
+
+class Compactor:
+    """Runs compaction jobs on one background thread per database."""
+
+    def __init__(self, database) -> None:
+        self._db = database
+        self._job_ids = itertools.count(1)
+        self._states: dict[int, str] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- public --------------------------------------------------------------------------
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="redkite-compactor",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def nudge(self) -> None:
+        """Ask the background thread to look for work."""
+        self._wake.set()
+
+    def compact_now(self, collection) -> int:
+        """Seal, then compact ``collection`` synchronously; return the job id."""
+        job = next(self._job_ids)
+        self._states[job] = "Executing"
+        self._db._checkpoint_collection(collection)
+        plan = self._plan(collection, force=True)
+        if plan is not None:
+            self._run(plan)
+        self._states[job] = "Completed"
+        return job
+
+    def state(self, job_id: int) -> str:
+        return self._states.get(int(job_id), "UndefiedState")
+
+    # ---- background ----------------------------------------------------------------------
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=30)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            for collection in list(self._db.collections.values()):
+                plan = self._plan(collection, force=False)
+                if plan is not None and not self._stop.is_set():
+                    try:
+                        self._run(plan)
+                    except Exception:  # noqa: BLE001 - a failed job leaves the sources intact
+                        continue
+
+    def _plan(self, collection, force: bool) -> _Plan | None:
+        with self._db._lock:
+            sealed = list(collection.store.sealed)
+            candidates = [s for s in sealed if _worth_compacting(s)]
+            small = [s for s in sealed if s.num_rows < SMALL_SEGMENT_ROWS]
+            if len(small) >= MIN_SMALL_SEGMENTS or force and len(small) > 1:
+                candidates = list({id(s): s for s in candidates + small}.values())
+            if not candidates or (len(candidates) == 1 and not candidates[0].deleted.any()):
+                return None
+            return _Plan(collection, candidates, [s.deleted.copy() for s in candidates])
+
+    def _run(self, plan: _Plan) -> None:
+        by_partition: dict[int, list[int]] = {}
+        for index, segment in enumerate(plan.sources):
+            by_partition.setdefault(segment.partition_id, []).append(index)
+        store = plan.collection.store
+        built = []
+        for partition_id, indexes in by_partition.items():
+            parts = [plan.sources[i].table.filter(pa.array(~plan.masks[i])) for i in indexes]
+            table = pa.concat_tables(parts).combine_chunks()
+            origin = [(i, np.flatnonzero(~plan.masks[i])) for i in indexes]
+            if table.num_rows == 0:
+                built.append((partition_id, None, indexes, origin))
+                continue
+            segment_id = self._db._allocate_object_id()
+            ref = write_table_file(store.directory, f"{segment_id}.arrow", table)
+            segment = SealedSegment(segment_id, partition_id,
+                                    open_table_file(store.directory, ref), store.vector_dims,
+                                    ref)
+            built.append((partition_id, segment, indexes, origin))
+        self._swap(plan, built)
+
+    def _swap(self, plan: _Plan, built: list) -> None:
+        store = plan.collection.store
+        with self._db._lock:
+            if any(s not in store.sealed for s in plan.sources):
+                return  # the collection was truncated or its partition dropped meanwhile
+            replaced = {id(s) for s in plan.sources}
+            kept = [s for s in store.sealed if id(s) not in replaced]
+            for _, segment, indexes, origin in built:
+                if segment is None:
+                    continue
+                _carry_late_deletes(segment, plan, origin)
+                kept.append(segment)
+            store.replace_sealed(kept)
+            # A checkpoint persists late deletes on the new segment with the manifest.
+            self._db._checkpoint_collection(plan.collection, nudge=False)
+            self._db._remove_unreferenced_files()
+
+
+def _worth_compacting(segment: SealedSegment) -> bool:
+    if segment.num_rows == 0:
+        return True
+    return np.count_nonzero(segment.deleted) / segment.num_rows >= DELETED_RATIO
+
+
+def _carry_late_deletes(segment: SealedSegment, plan: _Plan, origin: list) -> None:
+    """Deletes applied to a source after the copy started are re-applied to the new rows."""
+    offset = 0
+    for source_index, kept_rows in origin:
+        source = plan.sources[source_index]
+        late = source.deleted[kept_rows]
+        if late.any():
+            segment.mark_deleted(offset + np.flatnonzero(late))
+        offset += len(kept_rows)

@@ -1,0 +1,255 @@
+"""Segments: where rows live.
+
+* :class:`GrowingSegment` takes appended record batches in memory; vector columns are kept
+  in amortised-doubling numpy buffers so search sees one contiguous matrix.
+* :class:`SealedSegment` is an immutable Arrow IPC file, memory-mapped (zero-copy columns),
+  with a delete mask (tombstones) kept beside it.
+
+Readers work on a :class:`SegmentView`: a consistent snapshot of a segment's rows (the
+column source the filter evaluator and the executors read). Deletes flip bits in the
+segment's mask, which views share, so a view sees deletes made after it was taken.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from ...columnar import vector_matrix
+from ...errors import StorageCorruptedError
+from ..wal import fsync_dir
+
+
+@dataclass
+class SegmentView:
+    """An immutable snapshot of ``num_rows`` rows of one segment."""
+
+    segment_id: int
+    partition_id: int
+    table: pa.Table
+    vectors: dict[str, np.ndarray]
+    deleted: np.ndarray
+    norms_source: "BaseSegment"
+    cache: dict = field(default_factory=dict)
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def column(self, name: str) -> pa.Array | pa.ChunkedArray:
+        return self.table.column(name)
+
+    def alive(self) -> np.ndarray:
+        return ~self.deleted[: self.num_rows]
+
+    def norms(self, field_name: str) -> np.ndarray:
+        return self.norms_source.norms(field_name)[: self.num_rows]
+
+
+class BaseSegment:
+    segment_id: int
+    partition_id: int
+
+    def __init__(self, segment_id: int, partition_id: int, vector_dims: dict[str, int]) -> None:
+        self.segment_id = segment_id
+        self.partition_id = partition_id
+        self.vector_dims = vector_dims
+        self.deleted = np.zeros(0, dtype=bool)
+        self.deletes_dirty = False
+
+    @property
+    def num_rows(self) -> int:
+        raise NotImplementedError
+
+    def live_count(self) -> int:
+        return self.num_rows - int(np.count_nonzero(self.deleted[: self.num_rows]))
+
+    def mark_deleted(self, positions: np.ndarray) -> int:
+        """Tombstone rows at ``positions``; return how many were alive."""
+        fresh = positions[~self.deleted[positions]]
+        self.deleted[fresh] = True
+        if len(fresh):
+            self.deletes_dirty = True
+        return len(fresh)
+
+    def norms(self, field_name: str) -> np.ndarray:
+        raise NotImplementedError
+
+
+class GrowingSegment(BaseSegment):
+    """Rows appended since the last seal, held in memory (the WAL makes them durable)."""
+
+    def __init__(self, segment_id: int, partition_id: int, schema: pa.Schema,
+                 vector_dims: dict[str, int]) -> None:
+        super().__init__(segment_id, partition_id, vector_dims)
+        self.schema = schema
+        self._batches: list[pa.RecordBatch] = []
+        self._rows = 0
+        self._vectors = {name: np.zeros((0, dim), np.float32) for name, dim in vector_dims.items()}
+        self._norms = {name: np.zeros(0, np.float32) for name in vector_dims}
+        self._view: SegmentView | None = None
+        self.nbytes = 0
+
+    @property
+    def num_rows(self) -> int:
+        return self._rows
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        count = batch.num_rows
+        needed = self._rows + count
+        self._grow(needed)
+        for name, dim in self.vector_dims.items():
+            matrix = vector_matrix(batch.column(name), dim)
+            self._vectors[name][self._rows:needed] = matrix
+            self._norms[name][self._rows:needed] = np.linalg.norm(matrix, axis=1)
+        self._batches.append(batch)
+        self._rows = needed
+        self.nbytes += batch.nbytes
+        self._view = None
+
+    def _grow(self, needed: int) -> None:
+        capacity = len(self.deleted)
+        if needed <= capacity:
+            return
+        new_capacity = max(needed, capacity * 2, 1024)
+        self.deleted = _resized(self.deleted, new_capacity)
+        for name in self.vector_dims:
+            self._vectors[name] = _resized(self._vectors[name], new_capacity)
+            self._norms[name] = _resized(self._norms[name], new_capacity)
+
+    def norms(self, field_name: str) -> np.ndarray:
+        return self._norms[field_name]
+
+    def view(self) -> SegmentView:
+        if self._view is None:
+            table = pa.Table.from_batches(self._batches, schema=self.schema)
+            vectors = {name: buf[: self._rows] for name, buf in self._vectors.items()}
+            self._view = SegmentView(self.segment_id, self.partition_id, table, vectors,
+                                     self.deleted, self)
+        return self._view
+
+    def to_table(self) -> pa.Table:
+        return pa.Table.from_batches(self._batches, schema=self.schema).combine_chunks()
+
+
+def _resized(array: np.ndarray, capacity: int) -> np.ndarray:
+    grown = np.zeros((capacity,) + array.shape[1:], dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+@dataclass(frozen=True)
+class FileRef:
+    """A file of a segment as the manifest records it."""
+
+    name: str
+    size: int
+    crc32: int
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "size": self.size, "crc32": self.crc32}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> FileRef:
+        return cls(raw["name"], int(raw["size"]), int(raw["crc32"]))
+
+
+class SealedSegment(BaseSegment):
+    """An immutable, memory-mapped Arrow IPC file plus a delete mask."""
+
+    def __init__(self, segment_id: int, partition_id: int, table: pa.Table,
+                 vector_dims: dict[str, int], data_file: FileRef,
+                 delete_file: FileRef | None = None, deleted: np.ndarray | None = None) -> None:
+        super().__init__(segment_id, partition_id, vector_dims)
+        self.table = table
+        self.data_file = data_file
+        self.delete_file = delete_file
+        self.deleted = deleted if deleted is not None else np.zeros(table.num_rows, dtype=bool)
+        self._vectors = {name: vector_matrix(table.column(name), dim)
+                         for name, dim in vector_dims.items()}
+        self._norms: dict[str, np.ndarray] = {}
+        self._view = SegmentView(segment_id, partition_id, table, self._vectors,
+                                 self.deleted, self)
+
+    @property
+    def num_rows(self) -> int:
+        return self.table.num_rows
+
+    def norms(self, field_name: str) -> np.ndarray:
+        cached = self._norms.get(field_name)
+        if cached is None:
+            cached = np.linalg.norm(self._vectors[field_name], axis=1).astype(np.float32)
+            self._norms[field_name] = cached
+        return cached
+
+    def view(self) -> SegmentView:
+        return self._view
+
+
+def write_table_file(directory: Path, name: str, table: pa.Table) -> FileRef:
+    """Write ``table`` as one Arrow IPC record batch, durably (fsync + atomic rename)."""
+    path = directory / name
+    tmp = directory / (name + ".tmp")
+    with pa.OSFile(str(tmp), "wb") as sink:
+        with pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=max(table.num_rows, 1))
+    return _finish_file(directory, tmp, path)
+
+
+def write_bytes_file(directory: Path, name: str, data: bytes) -> FileRef:
+    path = directory / name
+    tmp = directory / (name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    return _finish_file(directory, tmp, path)
+
+
+def _finish_file(directory: Path, tmp: Path, path: Path) -> FileRef:
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    crc = _file_crc(tmp)
+    size = tmp.stat().st_size
+    os.replace(tmp, path)
+    fsync_dir(directory)
+    return FileRef(path.name, size, crc)
+
+
+def _file_crc(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def verify_file(directory: Path, ref: FileRef) -> Path:
+    """Check a file exists with the recorded size and checksum; raise if not."""
+    path = directory / ref.name
+    if not path.exists():
+        raise StorageCorruptedError(f"segment file {path} is missing")
+    size = path.stat().st_size
+    if size != ref.size:
+        raise StorageCorruptedError(f"segment file {path} is {size} bytes, the manifest "
+                                    f"records {ref.size} (truncated or overwritten)")
+    if _file_crc(path) != ref.crc32:
+        raise StorageCorruptedError(f"segment file {path} fails its checksum (corrupted)")
+    return path
+
+
+def open_table_file(directory: Path, ref: FileRef) -> pa.Table:
+    path = verify_file(directory, ref)
+    source = pa.memory_map(str(path), "r")
+    return pa.ipc.open_file(source).read_all()
+
+
+def pack_mask(mask: np.ndarray) -> bytes:
+    return np.packbits(mask).tobytes()
+
+
+def unpack_mask(data: bytes, rows: int) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(data, dtype=np.uint8), count=rows).astype(bool)

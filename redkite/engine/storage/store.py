@@ -1,0 +1,183 @@
+"""The rows of one collection: growing segments per partition plus sealed segments.
+
+:class:`CollectionStore` applies inserts and deletes (the database calls it with its
+write lock held, after the WAL append), seals growing segments into files, and hands
+readers a snapshot: the list of segment views at one instant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .segments import (
+    BaseSegment, FileRef, GrowingSegment, SealedSegment, SegmentView, open_table_file,
+    pack_mask, unpack_mask, verify_file, write_bytes_file, write_table_file,
+)
+
+SEAL_ROWS = 1 << 17
+SEAL_BYTES = 128 << 20
+
+
+@dataclass
+class SegmentRecord:
+    """A sealed segment as the manifest lists it."""
+
+    segment_id: int
+    partition_id: int
+    rows: int
+    data_file: FileRef
+    delete_file: FileRef | None = None
+
+    def to_json(self) -> dict:
+        return {"segment_id": self.segment_id, "partition_id": self.partition_id,
+                "rows": self.rows, "data_file": self.data_file.to_json(),
+                "delete_file": None if self.delete_file is None else self.delete_file.to_json()}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> SegmentRecord:
+        delete = raw.get("delete_file")
+        return cls(int(raw["segment_id"]), int(raw["partition_id"]), int(raw["rows"]),
+                   FileRef.from_json(raw["data_file"]),
+                   None if delete is None else FileRef.from_json(delete))
+
+
+class CollectionStore:
+    def __init__(self, directory: Path, arrow_schema: pa.Schema, pk_name: str,
+                 vector_dims: dict[str, int], new_segment_id: Callable[[], int]) -> None:
+        self.directory = directory
+        self.arrow_schema = arrow_schema
+        self.pk_name = pk_name
+        self.vector_dims = vector_dims
+        self._new_segment_id = new_segment_id
+        self.sealed: list[SealedSegment] = []
+        self.growing: dict[int, GrowingSegment] = {}
+
+    # ---- loading -------------------------------------------------------------------------
+    def load_sealed(self, records: Iterable[SegmentRecord]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for record in records:
+            table = open_table_file(self.directory, record.data_file)
+            if table.num_rows != record.rows:
+                from ...errors import StorageCorruptedError
+                raise StorageCorruptedError(
+                    f"segment {record.segment_id} holds {table.num_rows} rows, the manifest "
+                    f"records {record.rows}")
+            deleted = None
+            if record.delete_file is not None:
+                path = verify_file(self.directory, record.delete_file)
+                deleted = unpack_mask(path.read_bytes(), record.rows)
+            self.sealed.append(SealedSegment(record.segment_id, record.partition_id, table,
+                                             self.vector_dims, record.data_file,
+                                             record.delete_file, deleted))
+
+    def segment_records(self) -> list[SegmentRecord]:
+        return [SegmentRecord(s.segment_id, s.partition_id, s.num_rows, s.data_file,
+                              s.delete_file) for s in self.sealed]
+
+    # ---- writes (caller holds the database write lock) -----------------------------------
+    def insert(self, partition_id: int, batch: pa.RecordBatch) -> None:
+        segment = self.growing.get(partition_id)
+        if segment is None:
+            segment = GrowingSegment(self._new_segment_id(), partition_id, self.arrow_schema,
+                                     self.vector_dims)
+            self.growing[partition_id] = segment
+        segment.append(batch)
+
+    def delete_pks(self, pks: pa.Array, partition_id: int | None = None) -> int:
+        """Tombstone every live row whose primary key is in ``pks``; return the count."""
+        if len(pks) == 0:
+            return 0
+        removed = 0
+        for segment in self._all_segments():
+            if partition_id is not None and segment.partition_id != partition_id:
+                continue
+            view = segment.view()
+            hits = pc.is_in(view.column(self.pk_name), value_set=pks)
+            positions = np.flatnonzero(_to_bool(hits))
+            if len(positions):
+                removed += segment.mark_deleted(positions)
+        return removed
+
+    def delete_positions(self, positions: dict[int, np.ndarray]) -> int:
+        removed = 0
+        for segment in self._all_segments():
+            chosen = positions.get(segment.segment_id)
+            if chosen is not None and len(chosen):
+                removed += segment.mark_deleted(chosen)
+        return removed
+
+    def drop_partition(self, partition_id: int) -> None:
+        self.growing.pop(partition_id, None)
+        self.sealed = [s for s in self.sealed if s.partition_id != partition_id]
+
+    def clear(self) -> None:
+        self.growing.clear()
+        self.sealed = []
+
+    def needs_seal(self) -> bool:
+        return any(g.num_rows >= SEAL_ROWS or g.nbytes >= SEAL_BYTES
+                   for g in self.growing.values())
+
+    def is_dirty(self) -> bool:
+        return bool(self.growing) or any(s.deletes_dirty for s in self.sealed)
+
+    def seal_all(self) -> None:
+        """Write every growing segment and every changed delete mask to files."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for partition_id, growing in list(self.growing.items()):
+            table = growing.to_table()
+            ref = write_table_file(self.directory, f"{growing.segment_id}.arrow", table)
+            deleted = growing.deleted[: growing.num_rows].copy()
+            sealed = SealedSegment(growing.segment_id, partition_id, open_table_file(
+                self.directory, ref), self.vector_dims, ref, None, deleted)
+            sealed.deletes_dirty = bool(deleted.any())
+            self.sealed.append(sealed)
+            del self.growing[partition_id]
+        for segment in self.sealed:
+            if segment.deletes_dirty:
+                generation = 1 if segment.delete_file is None else _generation(
+                    segment.delete_file) + 1
+                segment.delete_file = write_bytes_file(
+                    self.directory, f"{segment.segment_id}.del.{generation}",
+                    pack_mask(segment.deleted))
+                segment.deletes_dirty = False
+
+    def replace_sealed(self, sealed: list[SealedSegment]) -> None:
+        self.sealed = sealed
+
+    # ---- reads ---------------------------------------------------------------------------
+    def _all_segments(self) -> list[BaseSegment]:
+        return [*self.sealed, *self.growing.values()]
+
+    def snapshot(self, partition_ids: set[int] | None = None) -> list[SegmentView]:
+        views = [segment.view() for segment in self._all_segments()]
+        if partition_ids is not None:
+            views = [v for v in views if v.partition_id in partition_ids]
+        return [v for v in views if v.num_rows]
+
+    def live_rows(self, partition_ids: set[int] | None = None) -> int:
+        return sum(int(np.count_nonzero(v.alive())) for v in self.snapshot(partition_ids))
+
+    def referenced_files(self) -> set[str]:
+        names = set()
+        for segment in self.sealed:
+            names.add(segment.data_file.name)
+            if segment.delete_file is not None:
+                names.add(segment.delete_file.name)
+        return names
+
+
+def _generation(ref: FileRef) -> int:
+    return int(ref.name.rsplit(".", 1)[1])
+
+
+def _to_bool(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks() if array.num_chunks else pa.array([], pa.bool_())
+    return array.fill_null(False).to_numpy(zero_copy_only=False)

@@ -1,0 +1,36 @@
+"""Transports: how a client reaches a database. Chosen once, from the uri."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import ConnectionConfigException
+from .embedded import EmbeddedTransport
+
+_REMOTE_SCHEMES = ("http://", "https://", "tcp://", "unix:", "grpc://")
+
+
+def transport_for_uri(uri: str):
+    """An :class:`EmbeddedTransport` for a local ``*.db`` path; raise for anything else."""
+    if not isinstance(uri, str) or not uri:
+        raise ConnectionConfigException(f"uri must be a non-empty string, got {uri!r}")
+    if uri.startswith(_REMOTE_SCHEMES):
+        raise ConnectionConfigException(
+            f"uri {uri!r}: talking to a server (redkite serve or Milvus) needs the gRPC "
+            "transport, which this version of redkite does not have yet; use a local "
+            "database path such as './app.db'")
+    path = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
+    if not path.name.endswith(".db"):
+        raise ConnectionConfigException(
+            f"uri: {uri} is illegal, needs start with [unix, http, https, tcp] or a local "
+            "file endswith [.db]")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ConnectionConfigException(f"Open local database failed, dir: {parent} not exists")
+    if path.exists() and not path.is_dir():
+        raise ConnectionConfigException(f"{path} exists and is not a redkite database directory")
+    return EmbeddedTransport(os.fspath(path))
+
+
+__all__ = ["transport_for_uri", "EmbeddedTransport"]
