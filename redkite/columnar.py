@@ -21,7 +21,17 @@ from .errors import DataNotMatchException, ParamError
 from .schema import DYNAMIC_FIELD, CollectionSchema, FieldSchema
 from .types import FLOATING_TYPES, INT_RANGES, INTEGER_TYPES, DataType
 
-_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+def _json_default(value: Any) -> Any:
+    """numpy scalars and arrays serialise as their Python equivalents (as in pymilvus)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"),
+                                 default=_json_default)
 _to_json = _JSON_ENCODER.encode
 
 _SCALAR_ARROW = {

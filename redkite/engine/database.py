@@ -135,14 +135,17 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
     # ---- the write chokepoint ------------------------------------------------------------
     def _write(self, collection: Collection, kind: RecordKind, partition_id: int,
                batch: pa.RecordBatch, prepare: Callable[[], pa.RecordBatch] | None = None):
-        """Log and apply one mutation; ``prepare`` runs under the lock (e.g. to assign ids)."""
+        """Log and apply one mutation; return once it is durable (group commit).
+
+        ``prepare`` runs under the lock (e.g. to assign auto ids).
+        """
         with self._lock:
             self._check_open()
             if prepare is not None:
                 batch = prepare()
             lsn = self._last_lsn + 1
             body = _RECORD_HEAD.pack(collection.meta.collection_id, partition_id)
-            self._wal.append(lsn, kind, body + _encode_batch(batch))
+            position = self._wal.append(lsn, kind, body + _encode_batch(batch))
             self._last_lsn = lsn
             result = self._apply(collection, kind, partition_id, batch)
             collection.last_lsn = lsn
@@ -150,7 +153,8 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
                 self._checkpoint_collection(collection)
             elif self._wal.bytes_written > WAL_ROTATE_BYTES:
                 self._checkpoint_all()
-            return batch, result
+        self._wal.sync(position)
+        return batch, result
 
     def _apply(self, collection: Collection, kind: RecordKind, partition_id: int,
                batch: pa.RecordBatch) -> int:

@@ -258,6 +258,8 @@ class DdlMixin:
             self._persist()
 
     def get_load_state(self, db_name: str | None, name: str, partition_name: str = "") -> dict:
+        if not self.has_collection(db_name, name):
+            return {"state": LoadState.NotExist}
         collection = self._get(db_name, name)
         meta = collection.meta
         if partition_name:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 import zlib
 from dataclasses import dataclass
 from enum import IntEnum
@@ -51,7 +52,12 @@ def fsync_dir(path: Path) -> None:
 
 
 class WriteAheadLog:
-    """Appends records to the newest log file; not thread-safe (the engine holds its lock)."""
+    """Appends records to the newest log file, with group commit.
+
+    :meth:`append` runs under the engine's write lock and only writes; :meth:`sync` runs
+    after the lock is released and fsyncs up to a position, so writers that queued up
+    while one fsync was in flight are covered by the next single fsync.
+    """
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -59,6 +65,10 @@ class WriteAheadLog:
         self._file = None
         self._path: Path | None = None
         self.bytes_written = 0
+        self._appended_total = 0  # bytes appended since open, across files
+        self._synced_total = 0
+        self._syncing = False
+        self._sync_done = threading.Condition()
 
     def files(self) -> list[Path]:
         return sorted(self.directory.glob("*.log"))
@@ -81,17 +91,48 @@ class WriteAheadLog:
         self.bytes_written = path.stat().st_size
         fsync_dir(self.directory)
 
-    def append(self, lsn: int, kind: RecordKind, body: bytes) -> None:
-        """Write one record and fsync it: when this returns, the record survives a crash."""
+    def append(self, lsn: int, kind: RecordKind, body: bytes) -> int:
+        """Write one record (not yet durable); return the position to :meth:`sync` to."""
         payload = _PAYLOAD_HEAD.pack(lsn, int(kind)) + body
         header = _HEADER.pack(len(payload), zlib.crc32(payload))
         assert self._file is not None, "log not open"
         self._file.write(header + payload)
-        os.fsync(self._file.fileno())
         self.bytes_written += len(header) + len(payload)
+        self._appended_total += len(header) + len(payload)
+        return self._appended_total
+
+    def sync(self, position: int) -> None:
+        """Return once every record up to ``position`` is on disk (one fsync per group)."""
+        with self._sync_done:
+            while self._synced_total < position:
+                if not self._syncing:
+                    break
+                self._sync_done.wait()
+            else:
+                return
+            self._syncing = True
+            target = self._appended_total
+            handle = self._file
+        try:
+            os.fsync(handle.fileno())
+        finally:
+            with self._sync_done:
+                self._syncing = False
+                self._synced_total = max(self._synced_total, target)
+                self._sync_done.notify_all()
+
+    def _mark_all_durable(self) -> None:
+        with self._sync_done:
+            while self._syncing:
+                self._sync_done.wait()
+            if self._file is not None:
+                os.fsync(self._file.fileno())
+            self._synced_total = self._appended_total
+            self._sync_done.notify_all()
 
     def rotate(self, next_lsn: int) -> None:
         """Start a new file at ``next_lsn`` and delete the older ones (all checkpointed)."""
+        self._mark_all_durable()
         old = self.files()
         self._open(self.directory / f"{next_lsn:020d}.log")
         for path in old:
@@ -101,6 +142,7 @@ class WriteAheadLog:
 
     def close(self) -> None:
         if self._file is not None:
+            self._mark_all_durable()
             self._file.close()
             self._file = None
 

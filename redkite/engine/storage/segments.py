@@ -92,14 +92,15 @@ class GrowingSegment(BaseSegment):
         self._rows = 0
         self._vectors = {name: np.zeros((0, dim), np.float32) for name, dim in vector_dims.items()}
         self._norms = {name: np.zeros(0, np.float32) for name in vector_dims}
-        self._view: SegmentView | None = None
         self.nbytes = 0
+        self._view = self._make_view()
 
     @property
     def num_rows(self) -> int:
         return self._rows
 
     def append(self, batch: pa.RecordBatch) -> None:
+        """Add rows, then publish a new view (readers see all of a batch or none of it)."""
         count = batch.num_rows
         needed = self._rows + count
         self._grow(needed)
@@ -107,10 +108,10 @@ class GrowingSegment(BaseSegment):
             matrix = vector_matrix(batch.column(name), dim)
             self._vectors[name][self._rows:needed] = matrix
             self._norms[name][self._rows:needed] = np.linalg.norm(matrix, axis=1)
-        self._batches.append(batch)
+        self._batches = [*self._batches, batch]
         self._rows = needed
         self.nbytes += batch.nbytes
-        self._view = None
+        self._view = self._make_view()
 
     def _grow(self, needed: int) -> None:
         capacity = len(self.deleted)
@@ -125,12 +126,13 @@ class GrowingSegment(BaseSegment):
     def norms(self, field_name: str) -> np.ndarray:
         return self._norms[field_name]
 
+    def _make_view(self) -> SegmentView:
+        table = pa.Table.from_batches(self._batches, schema=self.schema)
+        vectors = {name: buf[: self._rows] for name, buf in self._vectors.items()}
+        return SegmentView(self.segment_id, self.partition_id, table, vectors, self.deleted,
+                           self)
+
     def view(self) -> SegmentView:
-        if self._view is None:
-            table = pa.Table.from_batches(self._batches, schema=self.schema)
-            vectors = {name: buf[: self._rows] for name, buf in self._vectors.items()}
-            self._view = SegmentView(self.segment_id, self.partition_id, table, vectors,
-                                     self.deleted, self)
         return self._view
 
     def to_table(self) -> pa.Table:

@@ -48,6 +48,9 @@ class SegmentRecord:
 
 
 class CollectionStore:
+    """Segments of one collection. ``sealed`` and ``growing`` are replaced, never mutated,
+    so a reader without the lock always sees a consistent pair of containers."""
+
     def __init__(self, directory: Path, arrow_schema: pa.Schema, pk_name: str,
                  vector_dims: dict[str, int], new_segment_id: Callable[[], int]) -> None:
         self.directory = directory
@@ -55,8 +58,24 @@ class CollectionStore:
         self.pk_name = pk_name
         self.vector_dims = vector_dims
         self._new_segment_id = new_segment_id
-        self.sealed: list[SealedSegment] = []
-        self.growing: dict[int, GrowingSegment] = {}
+        # (sealed segments, growing segment per partition), published as one object.
+        self._state: tuple[list[SealedSegment], dict[int, GrowingSegment]] = ([], {})
+
+    @property
+    def sealed(self) -> list[SealedSegment]:
+        return self._state[0]
+
+    @sealed.setter
+    def sealed(self, segments: list[SealedSegment]) -> None:
+        self._state = (segments, self._state[1])
+
+    @property
+    def growing(self) -> dict[int, GrowingSegment]:
+        return self._state[1]
+
+    @growing.setter
+    def growing(self, segments: dict[int, GrowingSegment]) -> None:
+        self._state = (self._state[0], segments)
 
     # ---- loading -------------------------------------------------------------------------
     def load_sealed(self, records: Iterable[SegmentRecord]) -> None:
@@ -72,9 +91,9 @@ class CollectionStore:
             if record.delete_file is not None:
                 path = verify_file(self.directory, record.delete_file)
                 deleted = unpack_mask(path.read_bytes(), record.rows)
-            self.sealed.append(SealedSegment(record.segment_id, record.partition_id, table,
-                                             self.vector_dims, record.data_file,
-                                             record.delete_file, deleted))
+            self.sealed = [*self.sealed, SealedSegment(
+                record.segment_id, record.partition_id, table, self.vector_dims,
+                record.data_file, record.delete_file, deleted)]
 
     def segment_records(self) -> list[SegmentRecord]:
         return [SegmentRecord(s.segment_id, s.partition_id, s.num_rows, s.data_file,
@@ -86,8 +105,10 @@ class CollectionStore:
         if segment is None:
             segment = GrowingSegment(self._new_segment_id(), partition_id, self.arrow_schema,
                                      self.vector_dims)
-            self.growing[partition_id] = segment
-        segment.append(batch)
+            segment.append(batch)
+            self.growing = {**self.growing, partition_id: segment}
+        else:
+            segment.append(batch)
 
     def delete_pks(self, pks: pa.Array, partition_id: int | None = None) -> int:
         """Tombstone every live row whose primary key is in ``pks``; return the count."""
@@ -113,12 +134,11 @@ class CollectionStore:
         return removed
 
     def drop_partition(self, partition_id: int) -> None:
-        self.growing.pop(partition_id, None)
+        self.growing = {p: g for p, g in self.growing.items() if p != partition_id}
         self.sealed = [s for s in self.sealed if s.partition_id != partition_id]
 
     def clear(self) -> None:
-        self.growing.clear()
-        self.sealed = []
+        self._state = ([], {})
 
     def needs_seal(self) -> bool:
         return any(g.num_rows >= SEAL_ROWS or g.nbytes >= SEAL_BYTES
@@ -130,15 +150,16 @@ class CollectionStore:
     def seal_all(self) -> None:
         """Write every growing segment and every changed delete mask to files."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        for partition_id, growing in list(self.growing.items()):
+        for partition_id, growing in self.growing.items():
             table = growing.to_table()
             ref = write_table_file(self.directory, f"{growing.segment_id}.arrow", table)
-            deleted = growing.deleted[: growing.num_rows].copy()
+            # The growing segment's mask object is shared with readers' views: keep using it.
+            deleted = growing.deleted[: growing.num_rows]
             sealed = SealedSegment(growing.segment_id, partition_id, open_table_file(
                 self.directory, ref), self.vector_dims, ref, None, deleted)
             sealed.deletes_dirty = bool(deleted.any())
-            self.sealed.append(sealed)
-            del self.growing[partition_id]
+            self._state = ([*self.sealed, sealed],
+                           {p: g for p, g in self.growing.items() if p != partition_id})
         for segment in self.sealed:
             if segment.deletes_dirty:
                 generation = 1 if segment.delete_file is None else _generation(
@@ -153,7 +174,8 @@ class CollectionStore:
 
     # ---- reads ---------------------------------------------------------------------------
     def _all_segments(self) -> list[BaseSegment]:
-        return [*self.sealed, *self.growing.values()]
+        sealed, growing = self._state
+        return [*sealed, *growing.values()]
 
     def snapshot(self, partition_ids: set[int] | None = None) -> list[SegmentView]:
         views = [segment.view() for segment in self._all_segments()]
