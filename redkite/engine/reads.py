@@ -14,6 +14,7 @@ from ..errors import FieldNotExistException, ParamError
 from ..schema import DYNAMIC_FIELD
 from ..types import DataType
 from .exec.search import search_views
+from .expr import compile_filter
 
 MAX_TOPK = 16384
 COUNT_STAR = "count(*)"
@@ -48,8 +49,6 @@ class ReadMixin:
         masks = [view.alive() for view in views]
         if not filter:
             return masks
-        from .expr import compile_filter  # noqa: PLC0415 (the filter package loads lazily)
-
         meta = collection.meta
         fields = {f.name: f for f in meta.schema.fields}
         dynamic = DYNAMIC_FIELD if meta.schema.enable_dynamic_field else None
