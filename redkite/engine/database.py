@@ -88,7 +88,9 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
 
     # ---- open / replay -------------------------------------------------------------------
     def _load(self) -> None:
-        body = read_manifest(self.path) or {}
+        body = read_manifest(self.path)
+        is_new = body is None
+        body = body or {}
         self._next_object_id = int(body.get("next_object_id", 1))
         self._ids_reserved = int(body.get("auto_id_reserved", _initial_auto_id()))
         self._next_auto_id = self._ids_reserved
@@ -102,11 +104,16 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
             collection.store.load_sealed(SegmentRecord.from_json(s) for s in raw["segments"])
             collection.last_lsn = meta.flushed_lsn
             self.collections[(meta.db_name, meta.name)] = collection
+        self._pending_files: set[str] = set()
+        if is_new:
+            self._persist()  # before wal/ exists, so a failed first open leaves no half-db
         self._wal = WriteAheadLog(self.path / "wal")
-        self._replay()
-        self._wal.open_for_append(self._last_lsn + 1)
-        if not (self.path / "MANIFEST").exists():
-            self._persist()
+        try:
+            self._replay()
+            self._wal.open_for_append(self._last_lsn + 1)
+        except BaseException:
+            self._wal.close()
+            raise
 
     def _new_collection(self, meta: CollectionMeta) -> Collection:
         store = CollectionStore(self.path / "segments" / str(meta.collection_id),
@@ -166,8 +173,9 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
         if kind == RecordKind.DELETE:
             return store.delete_pks(pks, None if partition_id < 0 else partition_id)
         if kind == RecordKind.UPSERT:
-            store.delete_pks(pks)
-            store.insert(partition_id, batch)
+            store.delete_pks(pks, publish=False)
+            store.insert(partition_id, batch, publish=False)
+            store.publish()  # readers see the old rows or the new ones, never neither
             return batch.num_rows
         raise StorageCorruptedError(f"unexpected WAL record kind {kind!r}")
 
@@ -229,9 +237,11 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
         for directory in root.iterdir():
             keep = live.get(directory.name)
             for path in directory.iterdir():
+                if path.name in self._pending_files or path.name.endswith(".tmp"):
+                    continue  # a compaction job is writing it
                 if keep is None or path.name not in keep:
-                    path.unlink()
-            if keep is None:
+                    path.unlink(missing_ok=True)
+            if keep is None and not any(directory.iterdir()):
                 directory.rmdir()
 
     # ---- lifecycle -----------------------------------------------------------------------
@@ -258,6 +268,15 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
             self._wal.close()
             self._closed = True
             _release_lock(self._lock_file)
+
+
+def _forget_parent_databases() -> None:
+    """A forked child must not reuse the parent's open databases (or its lock)."""
+    Database._registry = {}
+    Database._registry_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_parent_databases)
 
 
 def _initial_auto_id() -> int:

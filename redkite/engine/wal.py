@@ -2,13 +2,15 @@
 
 A log file is a sequence of records::
 
-    u32 payload length | u32 crc32(payload) | payload
+    u32 payload length | u32 crc32(payload) | u32 crc32(the 8 bytes before) | payload
     payload = u64 lsn | u8 kind | body
 
 Files are named ``<first lsn, 20 digits>.log`` and replayed in name order. On open, a torn
 tail (a last record cut short or with a bad checksum, as a crash during a write leaves it)
-is truncated away; a bad record followed by more data is corruption and raises
-:class:`~redkite.errors.StorageCorruptedError`.
+is truncated away — but only when no valid record follows it anywhere; otherwise (a bad
+record with good data after it, a damaged length field, lsns out of order) the log is
+corrupted and opening raises :class:`~redkite.errors.StorageCorruptedError`. A write that
+fails is rolled back (the file truncated to where it started) and never acknowledged.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import StorageCorruptedError
+from ..errors import ErrorCode, MilvusException, StorageCorruptedError
 
-_HEADER = struct.Struct("<II")
+_HEADER = struct.Struct("<III")
+_HEADER_CHECKED = struct.Struct("<II")
 _PAYLOAD_HEAD = struct.Struct("<QB")
 MAX_RECORD_BYTES = 1 << 31
 
@@ -69,6 +72,7 @@ class WriteAheadLog:
         self._synced_total = 0
         self._syncing = False
         self._sync_done = threading.Condition()
+        self._broken = False
 
     def files(self) -> list[Path]:
         return sorted(self.directory.glob("*.log"))
@@ -93,13 +97,33 @@ class WriteAheadLog:
 
     def append(self, lsn: int, kind: RecordKind, body: bytes) -> int:
         """Write one record (not yet durable); return the position to :meth:`sync` to."""
+        if self._broken:
+            raise MilvusException(ErrorCode.IO_FAILED, "the write-ahead log could not be "
+                                  "repaired after a failed write; reopen the database")
         payload = _PAYLOAD_HEAD.pack(lsn, int(kind)) + body
-        header = _HEADER.pack(len(payload), zlib.crc32(payload))
+        checked = _HEADER_CHECKED.pack(len(payload), zlib.crc32(payload))
+        record = checked + struct.pack("<I", zlib.crc32(checked)) + payload
         assert self._file is not None, "log not open"
-        self._file.write(header + payload)
-        self.bytes_written += len(header) + len(payload)
-        self._appended_total += len(header) + len(payload)
+        self._write_all(record)
+        self.bytes_written += len(record)
+        self._appended_total += len(record)
         return self._appended_total
+
+    def _write_all(self, record: bytes) -> None:
+        fd = self._file.fileno()
+        start = self.bytes_written
+        remaining = memoryview(record)
+        try:
+            while remaining:
+                remaining = remaining[os.write(fd, remaining):]
+        except OSError as exc:
+            try:
+                os.ftruncate(fd, start)
+                os.fsync(fd)
+            except OSError:
+                self._broken = True
+            raise MilvusException(ErrorCode.IO_FAILED, f"writing the write-ahead log "
+                                  f"{self._path} failed ({exc}); nothing was written") from None
 
     def sync(self, position: int) -> None:
         """Return once every record up to ``position`` is on disk (one fsync per group)."""
@@ -150,20 +174,24 @@ class WriteAheadLog:
 def _read_file(path: Path, is_last: bool) -> Iterator[WalRecord]:
     data = path.read_bytes()
     offset = 0
+    last_lsn = -1
     while offset < len(data):
         record, end = _parse_record(data, offset)
-        if record is None:
-            _handle_bad_record(path, data, offset, end, is_last)
+        if record is None or record.lsn <= last_lsn:
+            _handle_bad_record(path, data, offset, is_last)
             return
+        last_lsn = record.lsn
         yield record
         offset = end
 
 
 def _parse_record(data: bytes, offset: int) -> tuple[WalRecord | None, int]:
-    if offset + _HEADER.size > len(data):
-        return None, len(data)
-    length, crc = _HEADER.unpack_from(data, offset)
     start = offset + _HEADER.size
+    if start > len(data):
+        return None, len(data)
+    length, crc, header_crc = _HEADER.unpack_from(data, offset)
+    if zlib.crc32(data[offset:offset + _HEADER_CHECKED.size]) != header_crc:
+        return None, start
     end = start + length
     if length < _PAYLOAD_HEAD.size or length > MAX_RECORD_BYTES or end > len(data):
         return None, len(data)
@@ -178,14 +206,26 @@ def _parse_record(data: bytes, offset: int) -> tuple[WalRecord | None, int]:
     return WalRecord(lsn, record_kind, payload[_PAYLOAD_HEAD.size:]), end
 
 
-def _handle_bad_record(path: Path, data: bytes, offset: int, end: int, is_last: bool) -> None:
-    """A bad record at the very end of the last file is a torn write; elsewhere, corruption."""
-    if is_last and end >= len(data):
+def _valid_record_after(data: bytes, offset: int) -> int | None:
+    """The offset of a whole, valid record starting after ``offset``, if any."""
+    for candidate in range(offset + 1, len(data) - _HEADER.size + 1):
+        record, _ = _parse_record(data, candidate)
+        if record is not None:
+            return candidate
+    return None
+
+
+def _handle_bad_record(path: Path, data: bytes, offset: int, is_last: bool) -> None:
+    """A bad last record is a torn write (truncated away); anything else is corruption."""
+    later = _valid_record_after(data, offset)
+    if is_last and later is None:
         with open(path, "r+b") as handle:
             handle.truncate(offset)
             os.fsync(handle.fileno())
         return
+    where = f"a valid record follows at byte {later}" if later is not None else \
+        "it is not the newest log file"
     raise StorageCorruptedError(
-        f"write-ahead log {path} is corrupted at byte {offset} (bad checksum or length, with "
-        f"{len(data) - offset} bytes after it); refusing to open the database rather than "
-        "silently dropping data")
+        f"write-ahead log {path} is corrupted at byte {offset} (bad checksum, length or "
+        f"sequence; {where}); refusing to open the database rather than silently dropping "
+        "data")

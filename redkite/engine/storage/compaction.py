@@ -40,6 +40,7 @@ class Compactor:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._one_job_at_a_time = threading.Lock()
 
     # ---- public --------------------------------------------------------------------------
     def start(self) -> None:
@@ -62,9 +63,10 @@ class Compactor:
         job = next(self._job_ids)
         self._states[job] = "Executing"
         self._db._checkpoint_collection(collection)
-        plan = self._plan(collection, force=True)
-        if plan is not None:
-            self._run(plan)
+        with self._one_job_at_a_time:
+            plan = self._plan(collection, force=True)
+            if plan is not None:
+                self._run(plan)
         self._states[job] = "Completed"
         return job
 
@@ -79,8 +81,10 @@ class Compactor:
             if self._stop.is_set():
                 return
             for collection in list(self._db.collections.values()):
-                plan = self._plan(collection, force=False)
-                if plan is not None and not self._stop.is_set():
+                with self._one_job_at_a_time:
+                    plan = self._plan(collection, force=False)
+                    if plan is None or self._stop.is_set():
+                        continue
                     try:
                         self._run(plan)
                     except Exception:  # noqa: BLE001 - a failed job leaves the sources intact
@@ -111,7 +115,10 @@ class Compactor:
                 built.append((partition_id, None, indexes, origin))
                 continue
             segment_id = self._db._allocate_object_id()
-            ref = write_table_file(store.directory, f"{segment_id}.arrow", table)
+            name = f"{segment_id}.arrow"
+            with self._db._lock:
+                self._db._pending_files.add(name)
+            ref = write_table_file(store.directory, name, table)
             segment = SealedSegment(segment_id, partition_id,
                                     open_table_file(store.directory, ref), store.vector_dims,
                                     ref)
@@ -122,7 +129,10 @@ class Compactor:
         store = plan.collection.store
         with self._db._lock:
             if any(s not in store.sealed for s in plan.sources):
-                return  # the collection was truncated or its partition dropped meanwhile
+                # The collection was truncated or its partition dropped meanwhile: the new
+                # files are unreferenced and go with the next cleanup.
+                self._forget_pending(built)
+                return
             replaced = {id(s) for s in plan.sources}
             kept = [s for s in store.sealed if id(s) not in replaced]
             for _, segment, indexes, origin in built:
@@ -133,7 +143,14 @@ class Compactor:
             store.replace_sealed(kept)
             # A checkpoint persists late deletes on the new segment with the manifest.
             self._db._checkpoint_collection(plan.collection, nudge=False)
+            self._db._pending_files.difference_update(
+                s.data_file.name for _, s, _, _ in built if s is not None)
             self._db._remove_unreferenced_files()
+
+    def _forget_pending(self, built: list) -> None:
+        with self._db._lock:
+            self._db._pending_files.difference_update(
+                s.data_file.name for _, s, _, _ in built if s is not None)
 
 
 def _worth_compacting(segment: SealedSegment) -> bool:

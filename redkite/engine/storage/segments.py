@@ -70,10 +70,16 @@ class BaseSegment:
         return self.num_rows - int(np.count_nonzero(self.deleted[: self.num_rows]))
 
     def mark_deleted(self, positions: np.ndarray) -> int:
-        """Tombstone rows at ``positions``; return how many were alive."""
+        """Tombstone rows at ``positions``; return how many were alive.
+
+        The mask is copied, never changed in place: published views keep the mask they
+        were built with until the store publishes new views (see CollectionStore.publish).
+        """
         fresh = positions[~self.deleted[positions]]
-        self.deleted[fresh] = True
         if len(fresh):
+            mask = self.deleted.copy()
+            mask[fresh] = True
+            self.deleted = mask
             self.deletes_dirty = True
         return len(fresh)
 
@@ -93,7 +99,8 @@ class GrowingSegment(BaseSegment):
         self._vectors = {name: np.zeros((0, dim), np.float32) for name, dim in vector_dims.items()}
         self._norms = {name: np.zeros(0, np.float32) for name in vector_dims}
         self.nbytes = 0
-        self._view = self._make_view()
+        self._table = pa.Table.from_batches([], schema=schema)
+        self._cache: dict = {}
 
     @property
     def num_rows(self) -> int:
@@ -111,7 +118,8 @@ class GrowingSegment(BaseSegment):
         self._batches = [*self._batches, batch]
         self._rows = needed
         self.nbytes += batch.nbytes
-        self._view = self._make_view()
+        self._table = pa.Table.from_batches(self._batches, schema=self.schema)
+        self._cache = {}
 
     def _grow(self, needed: int) -> None:
         capacity = len(self.deleted)
@@ -126,14 +134,10 @@ class GrowingSegment(BaseSegment):
     def norms(self, field_name: str) -> np.ndarray:
         return self._norms[field_name]
 
-    def _make_view(self) -> SegmentView:
-        table = pa.Table.from_batches(self._batches, schema=self.schema)
-        vectors = {name: buf[: self._rows] for name, buf in self._vectors.items()}
-        return SegmentView(self.segment_id, self.partition_id, table, vectors, self.deleted,
-                           self)
-
     def view(self) -> SegmentView:
-        return self._view
+        vectors = {name: buf[: self._rows] for name, buf in self._vectors.items()}
+        return SegmentView(self.segment_id, self.partition_id, self._table, vectors,
+                           self.deleted, self, self._cache)
 
     def to_table(self) -> pa.Table:
         return pa.Table.from_batches(self._batches, schema=self.schema).combine_chunks()
@@ -175,8 +179,7 @@ class SealedSegment(BaseSegment):
         self._vectors = {name: vector_matrix(table.column(name), dim)
                          for name, dim in vector_dims.items()}
         self._norms: dict[str, np.ndarray] = {}
-        self._view = SegmentView(segment_id, partition_id, table, self._vectors,
-                                 self.deleted, self)
+        self._cache: dict = {}
 
     @property
     def num_rows(self) -> int:
@@ -190,7 +193,8 @@ class SealedSegment(BaseSegment):
         return cached
 
     def view(self) -> SegmentView:
-        return self._view
+        return SegmentView(self.segment_id, self.partition_id, self.table, self._vectors,
+                           self.deleted, self, self._cache)
 
 
 def write_table_file(directory: Path, name: str, table: pa.Table) -> FileRef:

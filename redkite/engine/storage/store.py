@@ -58,8 +58,14 @@ class CollectionStore:
         self.pk_name = pk_name
         self.vector_dims = vector_dims
         self._new_segment_id = new_segment_id
-        # (sealed segments, growing segment per partition), published as one object.
+        # (sealed segments, growing segment per partition), replaced as one object.
         self._state: tuple[list[SealedSegment], dict[int, GrowingSegment]] = ([], {})
+        # What readers see: one view per segment, rebuilt by publish() after each change.
+        self._published: tuple[SegmentView, ...] = ()
+
+    def publish(self) -> None:
+        """Make the current rows and delete masks visible to readers, all at once."""
+        self._published = tuple(segment.view() for segment in self._all_segments())
 
     @property
     def sealed(self) -> list[SealedSegment]:
@@ -94,13 +100,14 @@ class CollectionStore:
             self.sealed = [*self.sealed, SealedSegment(
                 record.segment_id, record.partition_id, table, self.vector_dims,
                 record.data_file, record.delete_file, deleted)]
+        self.publish()
 
     def segment_records(self) -> list[SegmentRecord]:
         return [SegmentRecord(s.segment_id, s.partition_id, s.num_rows, s.data_file,
                               s.delete_file) for s in self.sealed]
 
     # ---- writes (caller holds the database write lock) -----------------------------------
-    def insert(self, partition_id: int, batch: pa.RecordBatch) -> None:
+    def insert(self, partition_id: int, batch: pa.RecordBatch, publish: bool = True) -> None:
         segment = self.growing.get(partition_id)
         if segment is None:
             segment = GrowingSegment(self._new_segment_id(), partition_id, self.arrow_schema,
@@ -109,8 +116,11 @@ class CollectionStore:
             self.growing = {**self.growing, partition_id: segment}
         else:
             segment.append(batch)
+        if publish:
+            self.publish()
 
-    def delete_pks(self, pks: pa.Array, partition_id: int | None = None) -> int:
+    def delete_pks(self, pks: pa.Array, partition_id: int | None = None,
+                   publish: bool = True) -> int:
         """Tombstone every live row whose primary key is in ``pks``; return the count."""
         if len(pks) == 0:
             return 0
@@ -123,6 +133,8 @@ class CollectionStore:
             positions = np.flatnonzero(_to_bool(hits))
             if len(positions):
                 removed += segment.mark_deleted(positions)
+        if publish:
+            self.publish()
         return removed
 
     def delete_positions(self, positions: dict[int, np.ndarray]) -> int:
@@ -131,14 +143,17 @@ class CollectionStore:
             chosen = positions.get(segment.segment_id)
             if chosen is not None and len(chosen):
                 removed += segment.mark_deleted(chosen)
+        self.publish()
         return removed
 
     def drop_partition(self, partition_id: int) -> None:
         self.growing = {p: g for p, g in self.growing.items() if p != partition_id}
         self.sealed = [s for s in self.sealed if s.partition_id != partition_id]
+        self.publish()
 
     def clear(self) -> None:
         self._state = ([], {})
+        self.publish()
 
     def needs_seal(self) -> bool:
         return any(g.num_rows >= SEAL_ROWS or g.nbytes >= SEAL_BYTES
@@ -168,9 +183,11 @@ class CollectionStore:
                     self.directory, f"{segment.segment_id}.del.{generation}",
                     pack_mask(segment.deleted))
                 segment.deletes_dirty = False
+        self.publish()
 
     def replace_sealed(self, sealed: list[SealedSegment]) -> None:
         self.sealed = sealed
+        self.publish()
 
     # ---- reads ---------------------------------------------------------------------------
     def _all_segments(self) -> list[BaseSegment]:
@@ -178,7 +195,7 @@ class CollectionStore:
         return [*sealed, *growing.values()]
 
     def snapshot(self, partition_ids: set[int] | None = None) -> list[SegmentView]:
-        views = [segment.view() for segment in self._all_segments()]
+        views = list(self._published)
         if partition_ids is not None:
             views = [v for v in views if v.partition_id in partition_ids]
         return [v for v in views if v.num_rows]
