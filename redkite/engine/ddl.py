@@ -10,6 +10,7 @@ from typing import Any
 
 from ..errors import (
     AliasNotExistException, CollectionNotExistException, DatabaseNotExistException,
+    DescribeCollectionException,
     IndexNotExistException, MilvusException, ParamError, PartitionAlreadyExistException,
     PartitionNotExistException,
 )
@@ -32,15 +33,20 @@ class DdlMixin:
             raise DatabaseNotExistException(f"database not found[database={name}]")
         return name
 
-    def _get(self, db_name: str | None, name: str):
+    def _get(self, db_name: str | None, name: str,
+             missing: type[CollectionNotExistException] = CollectionNotExistException):
+        """The collection (names and aliases); ``missing`` is raised if there is none.
+
+        Paths where pymilvus first describes the collection (describe, insert, upsert,
+        get, delete) raise DescribeCollectionException, a CollectionNotExistException.
+        """
         db = self._db(db_name)
         if not isinstance(name, str) or not name:
             raise ParamError(f"collection name must be a non-empty string, got {name!r}")
         target = self.aliases.get(db, {}).get(name, name)
         collection = self.collections.get((db, target))
         if collection is None:
-            raise CollectionNotExistException(
-                f"collection not found[database={db}][collection={name}]")
+            raise missing(f"collection not found[database={db}][collection={name}]")
         return collection
 
     def _partition_id(self, collection, partition_name: str) -> int:
@@ -140,7 +146,7 @@ class DdlMixin:
         return sorted(name for d, name in self.collections if d == db)
 
     def describe_collection(self, db_name: str | None, name: str) -> dict:
-        collection = self._get(db_name, name)
+        collection = self._get(db_name, name, DescribeCollectionException)
         meta = collection.meta
         aliases = sorted(a for a, t in self.aliases.get(meta.db_name, {}).items()
                          if t == meta.name)

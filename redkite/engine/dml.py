@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..columnar import rows_to_batch
-from ..errors import DataNotMatchException, ParamError
+from ..errors import DataNotMatchException, DescribeCollectionException, ParamError
 from ..types import DataType
 from .catalog import DEFAULT_PARTITION
 from .wal import RecordKind
@@ -19,7 +19,7 @@ class DmlMixin:
 
     def insert(self, db_name: str | None, collection_name: str, rows: Sequence[dict],
                partition_name: str = "") -> dict:
-        collection = self._get(db_name, collection_name)
+        collection = self._get(db_name, collection_name, DescribeCollectionException)
         meta = collection.meta
         partition_id = self._partition_id(collection, partition_name or DEFAULT_PARTITION)
         if not rows:
@@ -44,7 +44,7 @@ class DmlMixin:
 
     def upsert(self, db_name: str | None, collection_name: str, rows: Sequence[dict],
                partition_name: str = "") -> dict:
-        collection = self._get(db_name, collection_name)
+        collection = self._get(db_name, collection_name, DescribeCollectionException)
         meta = collection.meta
         partition_id = self._partition_id(collection, partition_name or DEFAULT_PARTITION)
         if not rows:
@@ -62,7 +62,7 @@ class DmlMixin:
     def delete(self, db_name: str | None, collection_name: str, ids: Any = None,
                filter: str = "", partition_name: str = "",
                filter_params: dict | None = None) -> dict:
-        collection = self._get(db_name, collection_name)
+        collection = self._get(db_name, collection_name, DescribeCollectionException)
         meta = collection.meta
         partition_id = -1
         if partition_name:

@@ -10,7 +10,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..columnar import table_to_rows, vectors_to_matrix
-from ..errors import FieldNotExistException, ParamError
+from ..errors import (
+    CollectionNotExistException, DescribeCollectionException, FieldNotExistException,
+    ParamError,
+)
 from ..schema import DYNAMIC_FIELD
 from ..types import DataType
 from .exec.search import search_views
@@ -105,7 +108,9 @@ class ReadMixin:
               output_fields: Sequence[str] | None = None, limit: int | None = None,
               offset: int = 0, partition_names: Sequence[str] | None = None,
               filter_params: dict | None = None, ids: Any = None) -> list[dict]:
-        collection = self._get(db_name, collection_name)
+        collection = self._get(db_name, collection_name,
+                               CollectionNotExistException if ids is None
+                               else DescribeCollectionException)
         meta = collection.meta
         self._require_loaded(collection, partition_names)
         if not isinstance(filter, str):
