@@ -192,6 +192,11 @@ def bench_client(kind: str, client_cls: Any, datatype: Any, path: Path, data: Da
     idx = client.describe_index(COLLECTION, "vector") or {}
     out["index"] = {"index_type": idx.get("index_type"), "metric_type": idx.get("metric_type")}
 
+    # Warm-up, the same for every system: one small insert into a scratch collection pays
+    # one-time costs (lazy imports such as pyarrow -> pandas) before the clock starts.
+    client.create_collection(COLLECTION + "_warmup", schema=schema, index_params=ip)
+    client.insert(COLLECTION + "_warmup", batches[0][:10])
+    client.drop_collection(COLLECTION + "_warmup")
     t0 = time.perf_counter()
     for b in batches:
         client.insert(COLLECTION, b)

@@ -60,7 +60,6 @@ def arrow_schema(schema: CollectionSchema) -> pa.Schema:
 def rows_to_batch(schema: CollectionSchema, rows: Sequence[dict], *, pk_values: Any = None,
                   allow_pk: bool = True) -> pa.RecordBatch:
     """Convert and validate ``rows``; ``pk_values`` fills an auto_id primary key."""
-    _check_rows(rows)
     known = {f.name for f in schema.fields}
     extra = _extra_keys(rows, known)
     if extra and not schema.enable_dynamic_field:
@@ -89,8 +88,15 @@ def _check_rows(rows: Any) -> None:
 
 
 def _extra_keys(rows: Sequence[dict], known: set[str]) -> set[str]:
+    """Keys beyond the schema's; also checks that ``rows`` is a list of dicts."""
+    if not isinstance(rows, (list, tuple)):
+        _check_rows(rows)
     keys: set[str] = set()
-    keys.update(*(row.keys() for row in rows))
+    try:
+        keys.update(*[row.keys() for row in rows])
+    except (AttributeError, TypeError):
+        _check_rows(rows)
+        raise
     return keys - known
 
 
@@ -155,6 +161,8 @@ def _first_bad_value(fs: FieldSchema, values: list) -> tuple[int, Any]:
 
 def _reject_bools(fs: FieldSchema, values: list) -> None:
     # Arrow accepts True for numbers; Milvus does not.
+    if bool not in set(map(type, values)):
+        return
     for position, value in enumerate(values):
         if value is True or value is False:
             raise DataNotMatchException(
