@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from .errors import DataNotMatchException, ParamError
 from .schema import DYNAMIC_FIELD, CollectionSchema, FieldSchema
-from .types import FLOATING_TYPES, INT_RANGES, INTEGER_TYPES, DataType
+from .types import FLOATING_TYPES, INTEGER_TYPES, DataType
 
 def _json_default(value: Any) -> Any:
     """numpy scalars and arrays serialise as their Python equivalents (as in pymilvus)."""
@@ -339,8 +339,3 @@ def table_to_rows(table: pa.Table, json_columns: Iterable[str] = (),
                 meta = json.loads(text)
                 row.update(meta if keys is None else {k: v for k, v in meta.items() if k in keys})
     return rows
-
-
-def int_range_ok(dtype: DataType, value: int) -> bool:
-    low, high = INT_RANGES[dtype]
-    return low <= value <= high

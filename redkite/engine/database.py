@@ -53,7 +53,6 @@ class Collection:
 
     meta: CollectionMeta
     store: CollectionStore
-    last_lsn: int = 0
 
 
 class Database(DdlMixin, DmlMixin, ReadMixin):
@@ -102,7 +101,6 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
             meta = CollectionMeta.from_json(raw)
             collection = self._new_collection(meta)
             collection.store.load_sealed(SegmentRecord.from_json(s) for s in raw["segments"])
-            collection.last_lsn = meta.flushed_lsn
             self.collections[(meta.db_name, meta.name)] = collection
         self._pending_files: set[str] = set()
         if is_new:
@@ -137,7 +135,6 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
                 continue
             batch = _decode_batch(record.body[_RECORD_HEAD.size:])
             self._apply(collection, record.kind, partition_id, batch)
-            collection.last_lsn = record.lsn
 
     # ---- the write chokepoint ------------------------------------------------------------
     def _write(self, collection: Collection, kind: RecordKind, partition_id: int,
@@ -155,7 +152,6 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
             position = self._wal.append(lsn, kind, body + _encode_batch(batch))
             self._last_lsn = lsn
             result = self._apply(collection, kind, partition_id, batch)
-            collection.last_lsn = lsn
             if collection.store.needs_seal():
                 self._checkpoint_collection(collection)
             elif self._wal.bytes_written > WAL_ROTATE_BYTES:

@@ -123,7 +123,7 @@ class DdlMixin:
                 self._check_loadable(meta)
                 meta.load_state = LoadState.Loaded
             collection = self._new_collection(meta)
-            collection.last_lsn = meta.flushed_lsn = self._last_lsn
+            meta.flushed_lsn = self._last_lsn
             self.collections[(db, name)] = collection
             self._persist()
 

@@ -11,8 +11,6 @@ from ..errors import MilvusException
 class EmbeddedTransport:
     """Opens (or shares) the :class:`Database` at ``path`` and forwards calls to it."""
 
-    endpoint_kind = "embedded"
-
     def __init__(self, path: str) -> None:
         self.path = path
         self._db: Database | None = Database.open(path)

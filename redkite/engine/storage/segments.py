@@ -66,9 +66,6 @@ class BaseSegment:
     def num_rows(self) -> int:
         raise NotImplementedError
 
-    def live_count(self) -> int:
-        return self.num_rows - int(np.count_nonzero(self.deleted[: self.num_rows]))
-
     def mark_deleted(self, positions: np.ndarray) -> int:
         """Tombstone rows at ``positions``; return how many were alive.
 

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ...errors import StorageCorruptedError
 from .segments import (
     BaseSegment, FileRef, GrowingSegment, SealedSegment, SegmentView, open_table_file,
     pack_mask, unpack_mask, verify_file, write_bytes_file, write_table_file,
@@ -89,7 +90,6 @@ class CollectionStore:
         for record in records:
             table = open_table_file(self.directory, record.data_file)
             if table.num_rows != record.rows:
-                from ...errors import StorageCorruptedError
                 raise StorageCorruptedError(
                     f"segment {record.segment_id} holds {table.num_rows} rows, the manifest "
                     f"records {record.rows}")
@@ -137,15 +137,6 @@ class CollectionStore:
             self.publish()
         return removed
 
-    def delete_positions(self, positions: dict[int, np.ndarray]) -> int:
-        removed = 0
-        for segment in self._all_segments():
-            chosen = positions.get(segment.segment_id)
-            if chosen is not None and len(chosen):
-                removed += segment.mark_deleted(chosen)
-        self.publish()
-        return removed
-
     def drop_partition(self, partition_id: int) -> None:
         self.growing = {p: g for p, g in self.growing.items() if p != partition_id}
         self.sealed = [s for s in self.sealed if s.partition_id != partition_id]
@@ -158,9 +149,6 @@ class CollectionStore:
     def needs_seal(self) -> bool:
         return any(g.num_rows >= SEAL_ROWS or g.nbytes >= SEAL_BYTES
                    for g in self.growing.values())
-
-    def is_dirty(self) -> bool:
-        return bool(self.growing) or any(s.deletes_dirty for s in self.sealed)
 
     def seal_all(self) -> None:
         """Write every growing segment and every changed delete mask to files."""
