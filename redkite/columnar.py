@@ -11,6 +11,7 @@ the row and the value.
 from __future__ import annotations
 
 import json
+import operator
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -60,8 +61,9 @@ def arrow_schema(schema: CollectionSchema) -> pa.Schema:
 def rows_to_batch(schema: CollectionSchema, rows: Sequence[dict], *, pk_values: Any = None,
                   allow_pk: bool = True) -> pa.RecordBatch:
     """Convert and validate ``rows``; ``pk_values`` fills an auto_id primary key."""
+    given = _uniform_columns(schema, rows)
     known = {f.name for f in schema.fields}
-    extra = _extra_keys(rows, known)
+    extra = set() if given is not None else _extra_keys(rows, known)
     if extra and not schema.enable_dynamic_field:
         name = sorted(extra)[0]
         raise DataNotMatchException(
@@ -72,10 +74,29 @@ def rows_to_batch(schema: CollectionSchema, rows: Sequence[dict], *, pk_values: 
         if fs.is_primary and fs.auto_id:
             arrays.append(_auto_pk(fs, rows, pk_values, allow_pk))
         else:
-            arrays.append(_field_column(fs, rows))
+            arrays.append(_field_column(fs, rows, None if given is None else given[fs.name]))
     if schema.enable_dynamic_field:
         arrays.append(_dynamic_column(rows, extra))
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(schema))
+
+
+def _uniform_columns(schema: CollectionSchema, rows: Any) -> dict[str, tuple] | None:
+    """Column values when every row holds exactly the user-supplied fields, else None.
+
+    The common case (no missing keys, no dynamic keys) is transposed at C speed with
+    ``itemgetter``; anything else takes the general path, which also reports errors.
+    """
+    names = [f.name for f in schema.fields if not (f.is_primary and f.auto_id)]
+    if not names or not isinstance(rows, list) or not rows:
+        return None
+    try:
+        if set(map(len, rows)) != {len(names)}:
+            return None
+        picked = list(map(operator.itemgetter(*names), rows))
+    except (KeyError, TypeError):
+        return None
+    columns = zip(*picked) if len(names) > 1 else [tuple(picked)]
+    return dict(zip(names, columns))
 
 
 def _check_rows(rows: Any) -> None:
@@ -114,8 +135,10 @@ def _auto_pk(fs: FieldSchema, rows: Sequence[dict], pk_values: Any, allow_pk: bo
     return pa.array(np.asarray(pk_values, dtype=np.int64))
 
 
-def _field_column(fs: FieldSchema, rows: Sequence[dict]) -> pa.Array:
-    values = [row.get(fs.name) for row in rows]
+def _field_column(fs: FieldSchema, rows: Sequence[dict],
+                  values: Sequence | None = None) -> pa.Array:
+    if values is None:
+        values = [row.get(fs.name) for row in rows]
     if fs.dtype == DataType.FLOAT_VECTOR:
         return _vector_column(fs, values)
     if fs.dtype == DataType.JSON:

@@ -17,7 +17,6 @@ one process returns the same :class:`Database` (reference counted); another proc
 from __future__ import annotations
 
 import fcntl
-import io
 import json
 import os
 import socket
@@ -149,7 +148,7 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
                 batch = prepare()
             lsn = self._last_lsn + 1
             body = _RECORD_HEAD.pack(collection.meta.collection_id, partition_id)
-            position = self._wal.append(lsn, kind, body + _encode_batch(batch))
+            position = self._wal.append(lsn, kind, body, _encode_batch(batch))
             self._last_lsn = lsn
             result = self._apply(collection, kind, partition_id, batch)
             if collection.store.needs_seal():
@@ -280,11 +279,11 @@ def _initial_auto_id() -> int:
     return int(time.time() * 1000) << 18
 
 
-def _encode_batch(batch: pa.RecordBatch) -> bytes:
-    sink = io.BytesIO()
+def _encode_batch(batch: pa.RecordBatch) -> memoryview:
+    sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)
-    return sink.getvalue()
+    return memoryview(sink.getvalue())
 
 
 def _decode_batch(data: bytes) -> pa.RecordBatch:

@@ -95,27 +95,37 @@ class WriteAheadLog:
         self.bytes_written = path.stat().st_size
         fsync_dir(self.directory)
 
-    def append(self, lsn: int, kind: RecordKind, body: bytes) -> int:
+    def append(self, lsn: int, kind: RecordKind, *body: bytes | memoryview) -> int:
         """Write one record (not yet durable); return the position to :meth:`sync` to."""
         if self._broken:
             raise MilvusException(ErrorCode.IO_FAILED, "the write-ahead log could not be "
                                   "repaired after a failed write; reopen the database")
-        payload = _PAYLOAD_HEAD.pack(lsn, int(kind)) + body
-        checked = _HEADER_CHECKED.pack(len(payload), zlib.crc32(payload))
-        record = checked + struct.pack("<I", zlib.crc32(checked)) + payload
+        head = _PAYLOAD_HEAD.pack(lsn, int(kind))
+        crc = zlib.crc32(head)
+        for part in body:
+            crc = zlib.crc32(part, crc)
+        checked = _HEADER_CHECKED.pack(len(head) + sum(memoryview(p).nbytes for p in body), crc)
+        parts = [checked + struct.pack("<I", zlib.crc32(checked)) + head, *body]
         assert self._file is not None, "log not open"
-        self._write_all(record)
-        self.bytes_written += len(record)
-        self._appended_total += len(record)
+        size = self._write_all(parts)
+        self.bytes_written += size
+        self._appended_total += size
         return self._appended_total
 
-    def _write_all(self, record: bytes) -> None:
+    def _write_all(self, parts: list[bytes]) -> int:
+        """Write ``parts`` back to back without joining them; return the byte count."""
         fd = self._file.fileno()
         start = self.bytes_written
-        remaining = memoryview(record)
+        views = [memoryview(part).cast("B") for part in parts]
+        total = sum(len(view) for view in views)
         try:
-            while remaining:
-                remaining = remaining[os.write(fd, remaining):]
+            while views:
+                written = os.writev(fd, views)
+                while views and written >= len(views[0]):
+                    written -= len(views[0])
+                    views.pop(0)
+                if views and written:
+                    views[0] = views[0][written:]
         except OSError as exc:
             try:
                 os.ftruncate(fd, start)
@@ -124,6 +134,7 @@ class WriteAheadLog:
                 self._broken = True
             raise MilvusException(ErrorCode.IO_FAILED, f"writing the write-ahead log "
                                   f"{self._path} failed ({exc}); nothing was written") from None
+        return total
 
     def sync(self, position: int) -> None:
         """Return once every record up to ``position`` is on disk (one fsync per group)."""
