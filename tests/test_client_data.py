@@ -281,3 +281,26 @@ def test_databases(client, vectors):
     assert client.list_collections() == []
     with pytest.raises(MilvusException):
         client.use_database("missing")
+
+
+@pytest.mark.parametrize("pk_type", ["int", "str"])
+def test_a_primary_key_keeps_one_row_across_seal_compaction_and_reopen(tmp_path, vectors, pk_type):
+    key = (lambda i: i) if pk_type == "int" else (lambda i: f"k{i:03d}")
+    path = str(tmp_path / "d.db")
+    with MilvusClient(path) as c:
+        extra = {} if pk_type == "int" else {"id_type": "string", "max_length": 16}
+        c.create_collection("c", dimension=DIM, **extra)
+        for generation in range(3):  # three versions of keys 0..49, one sealed per round
+            c.insert("c", [{"id": key(i), "vector": vectors[i], "gen": generation}
+                           for i in range(50)])
+            c.flush("c")
+        c.compact("c")
+        c.upsert("c", [{"id": key(i), "vector": vectors[i], "gen": 9} for i in range(0, 50, 5)])
+        assert count(c, "c") == 50
+    with MilvusClient(path) as c:  # replayed from the WAL and the sealed files
+        rows = c.query("c", filter="", limit=100, output_fields=["gen"])
+        assert len(rows) == 50 and len({r["id"] for r in rows}) == 50
+        assert {r["gen"] for r in rows if r["id"] == key(5)} == {9}
+        assert {r["gen"] for r in rows if r["id"] == key(6)} == {2}
+        assert c.delete("c", ids=[key(5), key(6)])["delete_count"] == 2
+        assert count(c, "c") == 48

@@ -168,9 +168,9 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
         if kind == RecordKind.DELETE:
             return store.delete_pks(pks, None if partition_id < 0 else partition_id)
         if kind == RecordKind.UPSERT:
-            store.delete_pks(pks, publish=False)
-            store.insert(partition_id, batch, publish=False)
-            store.publish()  # readers see the old rows or the new ones, never neither
+            # insert replaces live rows with the same key; readers see the old rows or
+            # the new ones, never neither (one publish)
+            store.insert(partition_id, batch)
             return batch.num_rows
         raise StorageCorruptedError(f"unexpected WAL record kind {kind!r}")
 

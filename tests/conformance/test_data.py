@@ -206,3 +206,33 @@ def scenario_numpy_insert(client, name):
 
 def test_insert_numpy_values(pair):
     pair.run(scenario_numpy_insert)
+
+
+def scenario_repeated_primary_keys(client, name):
+    """A primary key names one row: re-inserting it replaces the row, the last write wins."""
+    client.create_collection(name, dimension=8)
+    vecs = H.vectors(6, 8, seed=5)
+    client.insert(name, [{"id": i, "vector": vecs[i].tolist(), "v": f"a{i}"} for i in range(3)])
+    client.flush(name)  # the first versions are sealed, the replacements are not
+    out = {"insert_again": mutation(client.insert(name, [
+        {"id": 1, "vector": vecs[3].tolist(), "v": "b1"},
+        {"id": 2, "vector": vecs[4].tolist(), "v": "b2"},
+        {"id": 2, "vector": vecs[5].tolist(), "v": "c2"}]))}
+    out["upsert_twice_in_batch"] = mutation(client.upsert(name, [
+        {"id": 7, "vector": vecs[0].tolist(), "v": "x"},
+        {"id": 7, "vector": vecs[1].tolist(), "v": "y"}]))
+    out["count"] = count(client, name)
+    out["rows"] = norm_rows(client.query(name, filter="id >= 0", output_fields=["v"]))
+    out["get"] = norm_rows(client.get(name, ids=[1, 2, 7], output_fields=["v"]))
+    hits = client.search(name, [vecs[4].tolist()], limit=10, output_fields=["v"])
+    out["search_ids"] = sorted(hit["id"] for hit in hits[0])
+    out["delete"] = H.delete_count(client.delete(name, ids=[2]))
+    out["after_delete"] = norm_rows(client.query(name, filter="id >= 0", output_fields=["v"]))
+    return out
+
+
+def test_repeated_primary_keys_keep_the_last_write(pair):
+    lite, rk = pair.run(scenario_repeated_primary_keys)
+    assert rk["count"] == 4
+    assert rk["search_ids"] == [0, 1, 2, 7]
+    assert {r["id"]: r["v"] for r in rk["rows"]} == {0: "a0", 1: "b1", 2: "c2", 7: "y"}

@@ -13,9 +13,9 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from ...errors import StorageCorruptedError
+from .pk_index import GrowingPkLookup, SortedPkLookup, keep_last_per_key, key_values
 from .segments import (
     BaseSegment, FileRef, GrowingSegment, SealedSegment, SegmentView, open_table_file,
     pack_mask, unpack_mask, verify_file, write_bytes_file, write_table_file,
@@ -63,6 +63,8 @@ class CollectionStore:
         self._state: tuple[list[SealedSegment], dict[int, GrowingSegment]] = ([], {})
         # What readers see: one view per segment, rebuilt by publish() after each change.
         self._published: tuple[SegmentView, ...] = ()
+        # Primary-key lookups per segment id (see pk_index); sealed ones built on demand.
+        self._pk_lookups: dict[int, GrowingPkLookup | SortedPkLookup] = {}
 
     def publish(self) -> None:
         """Make the current rows and delete masks visible to readers, all at once."""
@@ -108,42 +110,65 @@ class CollectionStore:
 
     # ---- writes (caller holds the database write lock) -----------------------------------
     def insert(self, partition_id: int, batch: pa.RecordBatch, publish: bool = True) -> None:
+        """Add rows; a key that already has a live row replaces it (the last write wins)."""
+        batch = keep_last_per_key(batch, self.pk_name)
+        keys = key_values(batch.column(self.pk_name))
+        self._delete_keys(keys, None)
         segment = self.growing.get(partition_id)
         if segment is None:
             segment = GrowingSegment(self._new_segment_id(), partition_id, self.arrow_schema,
                                      self.vector_dims)
-            segment.append(batch)
+            self._pk_lookups[segment.segment_id] = GrowingPkLookup()
             self.growing = {**self.growing, partition_id: segment}
-        else:
-            segment.append(batch)
+        first_position = segment.num_rows
+        segment.append(batch)
+        self._pk_lookups[segment.segment_id].add(keys, first_position)
         if publish:
             self.publish()
 
     def delete_pks(self, pks: pa.Array, partition_id: int | None = None,
                    publish: bool = True) -> int:
         """Tombstone every live row whose primary key is in ``pks``; return the count."""
-        if len(pks) == 0:
-            return 0
-        removed = 0
-        for segment in self._all_segments():
-            if partition_id is not None and segment.partition_id != partition_id:
-                continue
-            view = segment.view()
-            hits = pc.is_in(view.column(self.pk_name), value_set=pks)
-            positions = np.flatnonzero(_to_bool(hits))
-            if len(positions):
-                removed += segment.mark_deleted(positions)
+        removed = self._delete_keys(key_values(pks), partition_id) if len(pks) else 0
         if publish:
             self.publish()
         return removed
 
+    def _delete_keys(self, keys: np.ndarray, partition_id: int | None) -> int:
+        removed = 0
+        for segment in self._all_segments():
+            if partition_id is not None and segment.partition_id != partition_id:
+                continue
+            positions = self._pk_lookup(segment).positions(keys)
+            if len(positions):
+                removed += segment.mark_deleted(positions)
+        return removed
+
+    def _pk_lookup(self, segment: BaseSegment) -> GrowingPkLookup | SortedPkLookup:
+        lookup = self._pk_lookups.get(segment.segment_id)
+        if lookup is None:
+            lookup = SortedPkLookup(segment.view().column(self.pk_name))
+            self._pk_lookups[segment.segment_id] = lookup
+        return lookup
+
+    def _forget_lookups(self) -> None:
+        """Drop the lookups of segments that are gone (or changed from growing to sealed)."""
+        growing = {g.segment_id for g in self.growing.values()}
+        sealed = {s.segment_id for s in self.sealed}
+        self._pk_lookups = {
+            segment_id: lookup for segment_id, lookup in self._pk_lookups.items()
+            if segment_id in growing or (segment_id in sealed
+                                          and isinstance(lookup, SortedPkLookup))}
+
     def drop_partition(self, partition_id: int) -> None:
         self.growing = {p: g for p, g in self.growing.items() if p != partition_id}
         self.sealed = [s for s in self.sealed if s.partition_id != partition_id]
+        self._forget_lookups()
         self.publish()
 
     def clear(self) -> None:
         self._state = ([], {})
+        self._forget_lookups()
         self.publish()
 
     def needs_seal(self) -> bool:
@@ -171,10 +196,12 @@ class CollectionStore:
                     self.directory, f"{segment.segment_id}.del.{generation}",
                     pack_mask(segment.deleted))
                 segment.deletes_dirty = False
+        self._forget_lookups()
         self.publish()
 
     def replace_sealed(self, sealed: list[SealedSegment]) -> None:
         self.sealed = sealed
+        self._forget_lookups()
         self.publish()
 
     # ---- reads ---------------------------------------------------------------------------
@@ -202,9 +229,3 @@ class CollectionStore:
 
 def _generation(ref: FileRef) -> int:
     return int(ref.name.rsplit(".", 1)[1])
-
-
-def _to_bool(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks() if array.num_chunks else pa.array([], pa.bool_())
-    return array.fill_null(False).to_numpy(zero_copy_only=False)
