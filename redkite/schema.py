@@ -10,12 +10,20 @@ The classes mirror pymilvus's (same constructor arguments, ``add_field`` chainin
 * vectors need ``dim``; VARCHAR needs ``max_length`` in 1..65535; ARRAY needs an
   ``element_type`` and ``max_capacity`` in 1..4096;
 * ``default_value`` matches the field's type and is not given for JSON, ARRAY or vectors;
-* at least one vector field; at most 64 fields.
+* at least one vector field; at most 64 fields;
+* ``enable_analyzer`` / ``enable_match`` / ``analyzer_params`` only on VARCHAR fields,
+  ``enable_match`` and ``analyzer_params`` only with ``enable_analyzer=True``;
+* functions: BM25 only, one VARCHAR input with ``enable_analyzer=True`` and one
+  SPARSE_FLOAT_VECTOR output that is not a key field and not the output of another
+  function; output fields are marked ``is_function_output`` (values computed, never
+  inserted). The analyzer itself is checked by
+  :func:`redkite.engine.text.validate_schema_analyzers`.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +42,7 @@ MAX_DIM = 32768
 MAX_FIELDS = 64
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TYPE_PARAM_KEYS = ("dim", "max_length", "max_capacity")
+_TEXT_PARAM_KEYS = ("enable_analyzer", "enable_match", "analyzer_params", "multi_analyzer_params")
 
 
 def validate_name(name: Any, what: str = "collection") -> str:
@@ -85,7 +94,8 @@ class FieldSchema:
         if not isinstance(extra_params, dict):
             raise ParamError(f"field {name!r}: params must be a dict, got {extra_params!r}")
         self.params.update(extra_params)
-        for key in ("enable_analyzer", "enable_match", "analyzer_params", "mmap_enabled"):
+        for key in ("enable_analyzer", "enable_match", "analyzer_params", "multi_analyzer_params",
+                    "mmap_enabled"):
             if key in kwargs:
                 self.params[key] = kwargs.pop(key)
         if kwargs:
@@ -138,6 +148,7 @@ class FieldSchema:
     def verify(self) -> None:
         """Check this field on its own (name, type parameters, flags, default)."""
         validate_name(self.name, "field")
+        self._verify_text_params()
         if self.dtype not in STORABLE_SCALAR_TYPES and self.dtype not in STORABLE_VECTOR_TYPES:
             raise ParamError(f"field {self.name!r}: data type {self.dtype.name} is not "
                              "supported by this version of redkite")
@@ -153,7 +164,35 @@ class FieldSchema:
         if self.has_default:
             self.default_value = _check_default(self)
 
+    def _verify_text_params(self) -> None:
+        """enable_analyzer / enable_match / analyzer_params: VARCHAR only, normalized to
+        bools and a dict (the analyzer itself is checked by the engine's text module)."""
+        present = [key for key in _TEXT_PARAM_KEYS if key in self.params]
+        if not present:
+            return
+        if self.dtype != DataType.VARCHAR:
+            raise ParamError(f"field {self.name!r}: {present[0]} is only supported on VARCHAR "
+                             f"fields, not {self.dtype.name}")
+        if "multi_analyzer_params" in self.params:
+            raise ParamError(f"field {self.name!r}: multi_analyzer_params is not supported by "
+                             "this version of redkite")
+        for key in ("enable_analyzer", "enable_match"):
+            if key in self.params:
+                self.params[key] = _bool_param(self, key)
+        if "analyzer_params" in self.params:
+            self.params["analyzer_params"] = _analyzer_params(self)
+            if not self.params.get("enable_analyzer"):
+                raise ParamError(f"field {self.name!r}: analyzer_params needs enable_analyzer=True")
+        if self.params.get("enable_match") and not self.params.get("enable_analyzer"):
+            raise ParamError(f"field {self.name!r}: enable_match=True needs enable_analyzer=True")
+
     def _verify_vector(self) -> None:
+        if self.dtype == DataType.SPARSE_FLOAT_VECTOR:
+            if "dim" in self.params:
+                raise ParamError(f"field {self.name!r}: a SPARSE_FLOAT_VECTOR field takes no dim")
+            if self.nullable:
+                raise ParamError(f"field {self.name!r}: nullable vector fields are not supported")
+            return
         self.params["dim"] = _int_param(self, "dim", 1, MAX_DIM)
         if self.nullable:
             raise ParamError(f"field {self.name!r}: nullable vector fields are not supported")
@@ -194,6 +233,28 @@ def _int_param(fs: FieldSchema, key: str, low: int, high: int) -> int:
     return number
 
 
+def _bool_param(fs: FieldSchema, key: str) -> bool:
+    value = fs.params[key]
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    if not isinstance(value, bool):
+        raise ParamError(f"field {fs.name!r}: {key} must be True or False, got {value!r}")
+    return value
+
+
+def _analyzer_params(fs: FieldSchema) -> dict:
+    value = fs.params["analyzer_params"]
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ParamError(f"field {fs.name!r}: analyzer_params is not valid JSON: "
+                             f"{value[:80]!r}") from None
+    if not isinstance(value, dict):
+        raise ParamError(f"field {fs.name!r}: analyzer_params must be a dict, got {value!r}")
+    return value
+
+
 def _check_default(fs: FieldSchema) -> Any:
     value = fs.default_value
     if fs.is_primary:
@@ -221,10 +282,8 @@ def _check_default(fs: FieldSchema) -> Any:
 
 @dataclass
 class Function:
-    """A schema function (BM25, text embedding, rerank).
-
-    Functions are recorded in the schema; computing them arrives with full-text search.
-    """
+    """A schema function: a BM25 function fills a SPARSE_FLOAT_VECTOR output field from a
+    VARCHAR input field's analyzed text (see :meth:`CollectionSchema.verify`)."""
 
     name: str
     function_type: FunctionType
@@ -234,18 +293,62 @@ class Function:
     params: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        self.function_type = FunctionType(int(self.function_type))
-        if isinstance(self.input_field_names, str):
-            self.input_field_names = [self.input_field_names]
-        if isinstance(self.output_field_names, str):
-            self.output_field_names = [self.output_field_names]
-        self.output_field_names = list(self.output_field_names or [])
+        if not isinstance(self.name, str):
+            raise ParamError(f"the name of a function must be a string, got {self.name!r}")
+        if not isinstance(self.description, str):
+            raise ParamError(f"function {self.name!r}: description must be a string")
+        try:
+            self.function_type = FunctionType(int(self.function_type))
+        except (TypeError, ValueError):
+            raise ParamError(f"function {self.name!r}: unknown function type "
+                             f"{self.function_type!r}") from None
+        self.input_field_names = _name_list(self, self.input_field_names, "input")
+        self.output_field_names = _name_list(self, self.output_field_names or [], "output")
+        if set(self.input_field_names) & set(self.output_field_names):
+            raise ParamError(f"function {self.name!r}: input and output field names must be "
+                             "different")
+        if self.params is not None and not isinstance(self.params, dict):
+            raise ParamError(f"function {self.name!r}: params must be a dict, got {self.params!r}")
         self.params = dict(self.params or {})
+
+    @property
+    def type(self) -> FunctionType:
+        return self.function_type
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "type": self.function_type,
                 "input_field_names": list(self.input_field_names),
                 "output_field_names": list(self.output_field_names), "params": dict(self.params)}
+
+
+def _name_list(function: Function, names: Any, role: str) -> list[str]:
+    names = [names] if isinstance(names, str) else names
+    if not isinstance(names, (list, tuple)) or not all(isinstance(n, str) for n in names):
+        raise ParamError(f"function {function.name!r}: {role} field names must be a string or "
+                         f"a list of strings, got {names!r}")
+    if len(set(names)) != len(names):
+        raise ParamError(f"function {function.name!r}: duplicate {role} field names {list(names)}")
+    return list(names)
+
+
+def _verify_bm25(function: Function, fields: dict[str, FieldSchema]) -> None:
+    """Milvus's rules for a BM25 function (names already resolved to fields)."""
+    where = f"BM25 function {function.name!r}"
+    if len(function.input_field_names) != 1 or len(function.output_field_names) != 1:
+        raise ParamError(f"{where} must have exactly 1 input and 1 output field")
+    if function.params:
+        raise ParamError(f"{where}: unknown params {sorted(function.params)} (a BM25 function "
+                         "takes none; set analyzer_params on the input field)")
+    source = fields[function.input_field_names[0]]
+    target = fields[function.output_field_names[0]]
+    if source.dtype != DataType.VARCHAR:
+        raise ParamError(f"{where}: input field {source.name!r} must be VARCHAR, "
+                         f"not {source.dtype.name}")
+    if source.params.get("enable_analyzer") is not True:
+        raise ParamError(f"{where}: input field {source.name!r} needs enable_analyzer=True")
+    if target.dtype != DataType.SPARSE_FLOAT_VECTOR:
+        raise ParamError(f"{where}: output field {target.name!r} must be SPARSE_FLOAT_VECTOR, "
+                         f"not {target.dtype.name}")
 
 
 class CollectionSchema:
@@ -319,11 +422,52 @@ class CollectionSchema:
         self._verify_primary()
         if not any(f.is_vector for f in self._fields):
             raise ParamError("the schema needs at least one vector field")
-        if self._functions:
-            raise ParamError("schema functions (BM25, text embedding) are not supported yet "
-                             "by this version of redkite")
+        self._verify_functions()
         for index, fs in enumerate(self._fields):
             fs.field_id = 100 + index
+
+    def _verify_functions(self) -> None:
+        """Function names, fields and types; marks output fields ``is_function_output``."""
+        fields = {f.name: f for f in self._fields}
+        seen_names: set[str] = set()
+        outputs: set[str] = set()
+        for function in self._functions:
+            validate_name(function.name, "function")
+            if function.name in seen_names:
+                raise ParamError(f"duplicate function name {function.name!r} in the schema")
+            seen_names.add(function.name)
+            if function.function_type != FunctionType.BM25:
+                raise ParamError(f"function {function.name!r}: function type "
+                                 f"{function.function_type.name} is not supported by this "
+                                 "version of redkite (only BM25)")
+            for name in function.input_field_names + function.output_field_names:
+                if name not in fields:
+                    role = "input" if name in function.input_field_names else "output"
+                    raise ParamError(f"function {function.name!r}: {role} field {name!r} is not "
+                                     "in the schema")
+            for name in function.output_field_names:
+                target = fields[name]
+                if target.is_primary or target.is_partition_key or target.is_clustering_key:
+                    raise ParamError(f"function {function.name!r}: output field {name!r} must not "
+                                     "be the primary key, a partition key or a clustering key")
+                if name in outputs:
+                    raise ParamError(f"field {name!r} is the output of more than one function")
+                outputs.add(name)
+            _verify_bm25(function, fields)
+        for fs in self._fields:
+            fs.is_function_output = fs.name in outputs
+
+    def describe_functions(self) -> list[dict[str, Any]]:
+        """Functions as Milvus's describe_collection shows them (with ids; call after
+        :meth:`verify` has numbered the fields)."""
+        ids = {f.name: f.field_id for f in self._fields}
+        return [{"name": fn.name, "id": 100 + index, "description": fn.description,
+                 "type": fn.function_type, "params": dict(fn.params),
+                 "input_field_names": list(fn.input_field_names),
+                 "input_field_ids": [ids[n] for n in fn.input_field_names if n in ids],
+                 "output_field_names": list(fn.output_field_names),
+                 "output_field_ids": [ids[n] for n in fn.output_field_names if n in ids]}
+                for index, fn in enumerate(self._functions)]
 
     def _verify_primary(self) -> None:
         primaries = [f for f in self._fields if f.is_primary]

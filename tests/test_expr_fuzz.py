@@ -26,6 +26,7 @@ FIELDS = {f.name: f for f in [
     FieldInfo("sarr", D.ARRAY, D.VARCHAR),
     FieldInfo("barr", D.ARRAY, D.BOOL),
     FieldInfo("vec", D.FLOAT_VECTOR),
+    FieldInfo("body", D.VARCHAR, nullable=True, enable_match=True),
 ]}
 METAS = [{"a": 1, "b": {"c": [1, "x", None]}, "s": "hi"}, None, {"a": "1", "tags": [1, [2], {"k": 3}]},
          [1, 2], "str", {"a": 2**70, "b": None}, {"a": True, "tags": []}, {"a": -0.5, "s": "a%"}]
@@ -43,6 +44,8 @@ TABLE = pa.table({
     "arr": pa.array([None if i % 6 == 0 else list(range(i % 4)) for i in range(ROWS)], pa.list_(pa.int64())),
     "sarr": pa.array([["a", "b"][: i % 3] for i in range(ROWS)], pa.list_(pa.string())),
     "barr": pa.array([[True, False][: i % 3] for i in range(ROWS)], pa.list_(pa.bool_())),
+    "body": pa.array([None if i % 9 == 0 else ["a_b x", "x a x", "", "The a b"][i % 4]
+                      for i in range(ROWS)], pa.string()),
     "$meta": pa.array([None if DYNAMICS[i % len(DYNAMICS)] is None else json.dumps(DYNAMICS[i % len(DYNAMICS)])
                        for i in range(ROWS)], pa.string()),
 })
@@ -61,10 +64,11 @@ TOKENS = [
     "*", "/", "%", "**", "(", ")", "[", "]", ",", "[]", "{p}", "{q}", "{", "}",
     # functions
     "array_contains", "ARRAY_CONTAINS_ALL", "array_contains_any", "array_length", "json_contains",
-    "JSON_CONTAINS_ALL", "json_contains_any", "text_match",
+    "JSON_CONTAINS_ALL", "json_contains_any", "text_match", "PHRASE_MATCH", "body",
     # whole snippets
     'meta["a"]', "meta['b']['c']", "arr[0]", "arr[1]", "meta[0]", "sarr[0]", "[1, 2]", '["a", "b"]',
     "array_contains(arr, 1)", 'json_contains(meta["tags"], 1)', "(flag)", "i8 > 0",
+    "text_match(body, 'a x')", "phrase_match(body, 'x a', 1)", "text_match(name, 'a')",
 ]
 PARAMS = st.dictionaries(
     st.sampled_from(["p", "q"]),
@@ -163,6 +167,11 @@ def _condition(depth: int):
                                    "json_contains_any"]), st.sampled_from(VALUES),
                   st.sampled_from(VALUES + LISTS)).map(lambda t: f"{t[0]}({t[1]}, {t[2]})"),
         st.sampled_from(["flag", "barr[0]", "true", "false"]),
+        st.tuples(st.sampled_from(["text_match", "phrase_match"]),
+                  st.sampled_from(["body", "name", "meta"]),
+                  st.sampled_from(["'a x'", "'x a'", "''", "'The'", "{p}", "1"]),
+                  st.sampled_from(["", ", 0", ", 2", ", -1", ", 'x'"])).map(
+            lambda t: f"{t[0]}({t[1]}, {t[2]}{t[3]})"),
     )
     if depth <= 0:
         return leaf

@@ -41,6 +41,13 @@ Semantics (checked against milvus-lite 3.2.2 through pymilvus; see the notes bel
   (float32) fields are first rounded to float32, as Milvus casts them. ``/`` is true
   division, ``%`` truncates like C, ``**`` is float64; division or ``%`` by zero
   makes the row unknown; int64 arithmetic wraps.
+* ``text_match(field, 'words')`` selects rows holding ANY analyzed token of the query
+  and ``phrase_match(field, 'words', slop)`` rows holding them in order, each within
+  ``slop`` (default 0) extra positions of the previous one; the field must be a VARCHAR
+  with ``enable_match=True`` and is analyzed with its ``analyzer_params``
+  (:mod:`redkite.engine.text`). Null rows are unknown. lite supports ``text_match`` only,
+  always with its own ``\\w+`` analyzer (so ``foo_bar`` is one token there, two here
+  as in Milvus), and has no ``phrase_match``.
 * Supported beyond lite: ``%``, ``**``, chained ranges ``1 < x <= 5``, ``in`` on JSON
   values, ``json_contains(x, [1, 2])`` (a nested list as the element looked for).
   Like lite, list literals are only allowed after ``in`` and as function arguments,
@@ -60,6 +67,7 @@ import numpy as np
 from redkite.errors import FilterSyntaxError, MilvusException
 from redkite.types import DataType
 
+from ..text import params_key
 from . import plan
 from .binder import Binder
 from .evaluate import ColumnSource, Evaluator, TableSource
@@ -79,6 +87,8 @@ class FieldInfo:
     element_type: DataType | None = None
     nullable: bool = False
     is_primary: bool = False
+    enable_match: bool = False        # VARCHAR with a text index: text_match / phrase_match
+    analyzer_params: str | None = None  # canonical JSON (text.params_key); None: standard
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,6 +126,24 @@ def _dtype(value) -> DataType | None:
         return DataType.UNKNOWN
 
 
+def _flag(value) -> bool:
+    return value.lower() == "true" if isinstance(value, str) else bool(value)
+
+
+def _text_options(field) -> tuple[bool, str | None]:
+    """(enable_match, analyzer key) of a FieldInfo or of a schema field's params."""
+    params = getattr(field, "params", None)
+    if isinstance(params, Mapping):
+        enable_match = _flag(params.get("enable_match", False))
+        analyzer = params.get("analyzer_params")
+    else:
+        enable_match = _flag(getattr(field, "enable_match", False))
+        analyzer = getattr(field, "analyzer_params", None)
+    if not enable_match:
+        return False, None
+    return True, params_key(analyzer)
+
+
 def _schema_key(fields) -> tuple:
     """A hashable snapshot of the schema: (lookup name, FieldInfo) pairs."""
     items = fields.items() if isinstance(fields, Mapping) else ((f.name, f) for f in fields)
@@ -123,7 +151,8 @@ def _schema_key(fields) -> tuple:
         (str(key), FieldInfo(str(field.name), _dtype(field.dtype),
                              _dtype(getattr(field, "element_type", None)),
                              bool(getattr(field, "nullable", False)),
-                             bool(getattr(field, "is_primary", False))))
+                             bool(getattr(field, "is_primary", False)),
+                             *_text_options(field)))
         for key, field in items)
 
 
@@ -143,7 +172,8 @@ def compile_filter(text: str, fields: Mapping[str, object], dynamic_field: str |
     """Parse and bind ``text`` against ``fields``; raises FilterSyntaxError.
 
     ``fields`` maps field names to objects with ``name``, ``dtype``, ``element_type``,
-    ``nullable`` and ``is_primary``. ``dynamic_field`` names the hidden JSON column of
+    ``nullable`` and ``is_primary``, and either ``params`` (a schema field's dict, read
+    for ``enable_match`` / ``analyzer_params``) or those two as attributes. ``dynamic_field`` names the hidden JSON column of
     dynamic fields (``"$meta"``) or is None. ``params`` fills ``{name}`` placeholders.
     Results are cached by (text, schema, dynamic field, params).
     """

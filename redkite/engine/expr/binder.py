@@ -12,7 +12,9 @@ binder
   field with a number, ``like`` on an INT field, ordering booleans, array functions
   on non-arrays, unknown fields when the dynamic field is off, vector fields, ...;
 * rounds numeric literals compared with FLOAT (float32) fields to float32, as
-  Milvus casts the literal to the field type.
+  Milvus casts the literal to the field type;
+* accepts ``text_match`` / ``phrase_match`` only on VARCHAR fields with
+  ``enable_match=True``, with a string query and a slop in [0, 2**32 - 1].
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .plan import NUMERIC_KINDS, ValueKind
 from .templates import substitute
 
 INT64_MIN, INT64_MAX = INT_RANGES[DataType.INT64]
+UINT32_MAX = 2**32 - 1
 _ORDERING = frozenset({"<", "<=", ">", ">="})
 _CONTAINS_MODES = {
     "array_contains": "one", "json_contains": "one",
@@ -328,6 +331,8 @@ class Binder:
 
     # -- functions ----------------------------------------------------------------------
     def bind_call(self, node: ast.Call) -> plan.Node:
+        if node.name in ("text_match", "phrase_match"):
+            return self.bind_text_call(node)
         if node.name == "array_length":
             self.require_arity(node, 1)
             return plan.ArrayLength(self.container(node, node.args[0]))
@@ -346,6 +351,43 @@ class Binder:
             if container.float32:
                 values = tuple(float32_round(v) for v in values)
         return plan.Contains(mode, container, values)
+
+    def bind_text_call(self, node: ast.Call) -> plan.Node:
+        """``text_match(field, 'words')`` / ``phrase_match(field, 'words'[, slop])``."""
+        phrase = node.name == "phrase_match"
+        if not (len(node.args) == 2 or (phrase and len(node.args) == 3)):
+            expected = "2 or 3 arguments" if phrase else "2 arguments"
+            raise self.error(node, f"{node.name}() takes {expected}, got {len(node.args)}")
+        field = self.match_field(node)
+        query = self.constant(node.args[1], allow_list=False)
+        if not isinstance(query, str):
+            raise self.error(node.args[1], f"the query of {node.name}() must be a string literal")
+        self.referenced.add(field.name)
+        analyzer = field.analyzer_params or "{}"
+        if not phrase:
+            return plan.TextMatch(field.name, query, analyzer)
+        slop = self.constant(node.args[2], allow_list=False) if len(node.args) == 3 else 0
+        if isinstance(slop, bool) or not isinstance(slop, int) or not 0 <= slop <= UINT32_MAX:
+            raise self.error(node.args[2], f"the slop of phrase_match() must be an integer in "
+                                           f"[0, {UINT32_MAX}], got {format_literal(slop)}")
+        return plan.PhraseMatch(field.name, query, slop, analyzer)
+
+    def match_field(self, node: ast.Call):
+        """The VARCHAR field with enable_match=True named by the first argument."""
+        target = node.args[0]
+        field = self.fields.get(target.name) if isinstance(target, ast.Name) else None
+        if field is None:
+            raise self.error(target, f"the first argument of {node.name}() must be the name of "
+                                     "a VARCHAR field with enable_match=True")
+        dtype = DataType(field.dtype)
+        if dtype not in (DataType.VARCHAR, DataType.STRING):
+            raise self.error(target, f"{node.name}() needs a VARCHAR field, field "
+                                     f"{target.name!r} is {dtype.name}")
+        if not getattr(field, "enable_match", False):
+            raise self.error(target, f"field {target.name!r} does not enable match: "
+                                     f"{node.name}() needs a VARCHAR field created with "
+                                     "enable_analyzer=True and enable_match=True")
+        return field
 
     def require_arity(self, node: ast.Call, count: int) -> None:
         if len(node.args) != count:

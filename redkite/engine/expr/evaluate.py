@@ -3,8 +3,9 @@
 The evaluator walks the plan once per call, fetching whole columns from the source
 and combining them with numpy / ``pyarrow.compute`` (see :mod:`.operands`). Typed
 columns converted to numpy, ARRAY columns flattened, and JSON columns decoded and
-path-extracted are memoized in ``source.cache`` so later filters over the same
-(immutable) source skip that work.
+path-extracted, and VARCHAR columns analyzed for ``text_match`` / ``phrase_match``,
+are memoized in ``source.cache`` so later filters over the same (immutable) source skip
+that work.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..text.analyzers import get_analyzer
+from ..text.match import phrase_match_rows, text_match_rows, tokenize_column
 from . import plan
 from .json_columns import CACHE_PREFIX, FlatLists, JsonColumns
 from .operands import (BOOL, FLOAT, INT, STR, Operand, Part, Truth, arithmetic, compare,
@@ -210,6 +213,26 @@ class Evaluator:
         rows[lists.parent[matched]] = True
         return Truth(rows, lists.known)
 
+    def tokenized(self, column: str, analyzer_key: str):
+        """The column analyzed once per source (see :mod:`redkite.engine.text.match`)."""
+        analyzer = get_analyzer(analyzer_key)
+        return self.memo(("text-tokens", column, analyzer_key),
+                         lambda: tokenize_column(self.column(column), analyzer))
+
+    def query_tokens(self, query: str, analyzer_key: str):
+        return self.memo(("text-query", query, analyzer_key),
+                         lambda: get_analyzer(analyzer_key).analyze([query]))
+
+    def text_match_truth(self, node: plan.TextMatch) -> Truth:
+        column = self.tokenized(node.column, node.analyzer)
+        rows = text_match_rows(column, self.query_tokens(node.query, node.analyzer))
+        return Truth(rows, column.valid)
+
+    def phrase_match_truth(self, node: plan.PhraseMatch) -> Truth:
+        column = self.tokenized(node.column, node.analyzer)
+        rows = phrase_match_rows(column, self.query_tokens(node.query, node.analyzer), node.slop)
+        return Truth(rows, column.valid)
+
     def and_truth(self, node: plan.And) -> Truth:
         return kleene_and([self.truth(operand) for operand in node.operands])
 
@@ -230,5 +253,6 @@ _TRUTH_HANDLERS = {
     plan.Compare: Evaluator.compare_truth, plan.InList: Evaluator.in_truth,
     plan.Like: Evaluator.like_truth, plan.IsNull: Evaluator.is_null_truth,
     plan.Exists: Evaluator.exists_truth, plan.Contains: Evaluator.contains_truth,
+    plan.TextMatch: Evaluator.text_match_truth, plan.PhraseMatch: Evaluator.phrase_match_truth,
     plan.And: Evaluator.and_truth, plan.Or: Evaluator.or_truth, plan.Not: Evaluator.not_truth,
 }

@@ -1,7 +1,8 @@
 """Bound, type-checked filter plans: what the binder produces and the evaluator runs.
 
 Every node has a static ``kind`` (:class:`ValueKind`). Predicates (comparisons,
-``in``, ``like``, ``is null``, ``exists``, array functions, ``and``/``or``/``not``)
+``in``, ``like``, ``is null``, ``exists``, array functions, ``text_match`` /
+``phrase_match``, ``and``/``or``/``not``)
 have kind BOOL; so do BOOL columns and boolean constants, which may also be used as
 predicates. JSON values (JSON fields, dynamic-field keys) have kind JSON: their type
 is only known per row at evaluation time.
@@ -160,6 +161,25 @@ class Contains:
 
 
 @dataclass(frozen=True, slots=True)
+class TextMatch:
+    """``text_match(field, query)``: rows holding any analyzed token of ``query``."""
+    column: str
+    query: str
+    analyzer: str    # canonical JSON analyzer_params of the field
+    kind: ClassVar[ValueKind] = ValueKind.BOOL
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch:
+    """``phrase_match(field, query, slop)``: the query's tokens in order within ``slop``."""
+    column: str
+    query: str
+    slop: int
+    analyzer: str
+    kind: ClassVar[ValueKind] = ValueKind.BOOL
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     operands: tuple["Node", ...]
     kind: ClassVar[ValueKind] = ValueKind.BOOL
@@ -178,6 +198,8 @@ class Not:
 
 
 Value = Union[Const, Column, JsonPath, ArrayElement, Arithmetic, Negate, ArrayLength]
-Predicate = Union[Compare, InList, Like, IsNull, Exists, Contains, And, Or, Not]
+Predicate = Union[Compare, InList, Like, IsNull, Exists, Contains, TextMatch, PhraseMatch, And,
+                  Or, Not]
 Node = Union[Value, Predicate]
-PREDICATE_TYPES = (Compare, InList, Like, IsNull, Exists, Contains, And, Or, Not)
+PREDICATE_TYPES = (Compare, InList, Like, IsNull, Exists, Contains, TextMatch, PhraseMatch, And,
+                   Or, Not)
