@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ...errors import StorageCorruptedError
+from ...vectors import VectorLayout
 from .segments import (
     BaseSegment, FileRef, GrowingSegment, SealedSegment, SegmentView, open_table_file,
     pack_mask, unpack_mask, verify_file, write_bytes_file, write_table_file,
@@ -53,11 +54,11 @@ class CollectionStore:
     so a reader without the lock always sees a consistent pair of containers."""
 
     def __init__(self, directory: Path, arrow_schema: pa.Schema, pk_name: str,
-                 vector_dims: dict[str, int], new_segment_id: Callable[[], int]) -> None:
+                 layouts: dict[str, VectorLayout], new_segment_id: Callable[[], int]) -> None:
         self.directory = directory
         self.arrow_schema = arrow_schema
         self.pk_name = pk_name
-        self.vector_dims = vector_dims
+        self.layouts = layouts
         self._new_segment_id = new_segment_id
         # (sealed segments, growing segment per partition), replaced as one object.
         self._state: tuple[list[SealedSegment], dict[int, GrowingSegment]] = ([], {})
@@ -98,7 +99,7 @@ class CollectionStore:
                 path = verify_file(self.directory, record.delete_file)
                 deleted = unpack_mask(path.read_bytes(), record.rows)
             self.sealed = [*self.sealed, SealedSegment(
-                record.segment_id, record.partition_id, table, self.vector_dims,
+                record.segment_id, record.partition_id, table, self.layouts,
                 record.data_file, record.delete_file, deleted)]
         self.publish()
 
@@ -111,7 +112,7 @@ class CollectionStore:
         segment = self.growing.get(partition_id)
         if segment is None:
             segment = GrowingSegment(self._new_segment_id(), partition_id, self.arrow_schema,
-                                     self.vector_dims)
+                                     self.layouts)
             segment.append(batch)
             self.growing = {**self.growing, partition_id: segment}
         else:
@@ -159,7 +160,7 @@ class CollectionStore:
             # The growing segment's mask object is shared with readers' views: keep using it.
             deleted = growing.deleted[: growing.num_rows]
             sealed = SealedSegment(growing.segment_id, partition_id, open_table_file(
-                self.directory, ref), self.vector_dims, ref, None, deleted)
+                self.directory, ref), self.layouts, ref, None, deleted)
             sealed.deletes_dirty = bool(deleted.any())
             self._state = ([*self.sealed, sealed],
                            {p: g for p, g in self.growing.items() if p != partition_id})
