@@ -475,3 +475,41 @@ def test_sparse_ip_kernel_matches_dense_product():
     overlap = (queries > 0).astype(int) @ (dense > 0).astype(int).T > 0
     assert np.array_equal(np.isfinite(scores), overlap)
     assert np.allclose(scores[overlap], expected[overlap], rtol=1e-5)
+
+
+@pytest.mark.parametrize("use_table", [False, True], ids=["bitwise_count", "table"])
+@pytest.mark.parametrize("width", [1, 3, 4, 8, 16])
+def test_binary_kernel_matches_numpy_for_every_word_size(monkeypatch, use_table, width):
+    from redkite.engine.exec import binary
+    from redkite.vectors.norms import popcount
+
+    if use_table:
+        monkeypatch.delattr(np, "bitwise_count", raising=False)
+    monkeypatch.setattr(binary, "BLOCK_BYTES", 64)  # several row blocks
+    rows = RNG.integers(0, 256, (37, width)).astype(np.uint8)
+    rows[5] = 0
+    queries = np.vstack([rows[:2], np.zeros((1, width), np.uint8)])
+    bits = lambda m: np.unpackbits(m, axis=1).astype(bool)  # noqa: E731
+    r, q = bits(rows), bits(queries)
+    counts = lambda m: popcount(m).sum(axis=1).astype(np.float32)  # noqa: E731
+    hamming = binary.binary_distances(queries, counts(queries), rows, counts(rows), "HAMMING")
+    assert np.array_equal(hamming, (q[:, None] ^ r[None]).sum(axis=2))
+    jaccard = binary.binary_distances(queries, counts(queries), rows, counts(rows), "JACCARD")
+    union = (q[:, None] | r[None]).sum(axis=2)
+    common = (q[:, None] & r[None]).sum(axis=2)
+    expected = np.where(union > 0, 1 - common / np.maximum(union, 1), 0.0)
+    assert np.allclose(jaccard, expected) and jaccard[2, 5] == 0.0
+
+
+def test_half_precision_search_in_blocks_gives_the_same_hits(client, monkeypatch):
+    from redkite.engine.exec import search
+
+    values = random_values(50)
+    create(client, fields=["f16"])
+    client.insert("c", [{"id": i, "n": i, "f16": values["f16"][i]} for i in range(50)])
+    query = [values["f16"][49].tolist()]
+    whole = client.search("c", data=query, limit=10)[0]
+    monkeypatch.setattr(search, "BLOCK_ROWS", 7)
+    blocked = client.search("c", data=query, limit=10)[0]
+    assert [(h["id"], h["distance"]) for h in blocked] == [(h["id"], h["distance"])
+                                                          for h in whole]
