@@ -52,17 +52,18 @@ def dense_matrix(values: Any, layout: VectorLayout, field_name: str,
                                         f"vectors, got shape {values.shape}")
         return ctx.from_array_block(values, np.arange(len(values)))
     values = list(values)
-    groups = _split(list(map(type, values)))
+    groups = split_by(list(map(type, values)))
     if len(groups) == 1:
         return ctx.convert(values, groups[0][0], np.arange(len(values)))
     out = layout.empty_matrix(len(values))
     for kind, positions in groups:
-        out[positions] = ctx.convert(_pick(values, positions), kind, positions)
+        out[positions] = ctx.convert(pick(values, positions), kind, positions)
     return out
 
 
-def _split(keys: list) -> list[tuple[Any, np.ndarray]]:
-    """``[(key, positions)]`` for each distinct key, in order of first appearance."""
+def split_by(keys: list) -> list[tuple[Any, np.ndarray]]:
+    """``[(key, positions)]`` for each distinct key, in order of first appearance (the
+    values of a batch are converted one group of same-form values at a time)."""
     distinct = list(dict.fromkeys(keys))
     if len(distinct) == 1:
         return [(distinct[0], np.arange(len(keys)))]
@@ -71,7 +72,7 @@ def _split(keys: list) -> list[tuple[Any, np.ndarray]]:
     return [(key, np.flatnonzero(codes == ids[key])) for key in distinct]
 
 
-def _pick(values: list, positions: np.ndarray) -> list:
+def pick(values: list, positions: np.ndarray) -> list:
     return list(map(values.__getitem__, positions.tolist()))
 
 
@@ -91,12 +92,12 @@ class _Context:
         if issubclass(kind, BYTES_LIKE):
             return self.from_bytes(group, positions)
         if issubclass(kind, np.ndarray):
-            parts = _split(list(map(attrgetter("dtype"), group)))
+            parts = split_by(list(map(attrgetter("dtype"), group)))
             if len(parts) == 1:
                 return self.from_arrays(group, positions)
             out = self.layout.empty_matrix(len(group))
             for _, where in parts:
-                out[where] = self.from_arrays(_pick(group, where), positions[where])
+                out[where] = self.from_arrays(pick(group, where), positions[where])
             return out
         if issubclass(kind, (list, tuple)):
             return self.from_lists(group, positions)
@@ -155,8 +156,9 @@ class _Context:
     def check_array_dtype(self, dtype: np.dtype, position: Any) -> None:
         accepted = _ARRAY_DTYPES[self.layout.dtype]
         if dtype.name not in accepted:
+            hint = " (pack bits with np.packbits)" if self.layout.is_binary else ""
             raise self.fail(position, f"invalid input: expected an np.ndarray with "
-                            f"dtype={' or '.join(accepted)}, got dtype={dtype.name}")
+                            f"dtype={' or '.join(accepted)}, got dtype={dtype.name}{hint}")
 
     def _unit(self) -> str:
         return "packed bytes" if self.layout.is_binary else "values"

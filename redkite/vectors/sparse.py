@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import DataNotMatchException
+from .dense import pick, split_by
 from .layout import MAX_SPARSE_INDEX, SPARSE_ARROW_TYPE
 
 _INDEX_TYPES = (int, np.integer)
@@ -192,16 +193,8 @@ def sparse_csr(values: Any, field_name: str,
         parser.add_scipy_matrix(values)
         return parser.finish(values.shape[0])
     values = list(values)
-    types = list(map(type, values))
-    distinct = list(dict.fromkeys(types))
-    codes = None
-    if len(distinct) > 1:
-        ids = {kind: code for code, kind in enumerate(distinct)}
-        codes = np.fromiter(map(ids.__getitem__, types), np.int64, len(types))
-    for code, kind in enumerate(distinct):
-        positions = (np.arange(len(values)) if codes is None
-                     else np.flatnonzero(codes == code))
-        group = values if codes is None else list(map(values.__getitem__, positions.tolist()))
+    for kind, positions in split_by(list(map(type, values))):
+        group = values if len(positions) == len(values) else pick(values, positions)
         if issubclass(kind, dict):
             parser.add_dicts(group, positions)
         elif issubclass(kind, list):

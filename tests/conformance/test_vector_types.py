@@ -219,3 +219,42 @@ def test_sparse_scipy_matrix_as_search_data(pair):
     hits = rk.search(name, data=matrix, anns_field="sp", limit=3)
     assert [[(h["id"], h["distance"]) for h in q] for q in hits] == [
         truth({3: 1.0}, 3), truth({12: 0.5}, 3)]
+
+
+_PROTO_SLOTS = {"FLOAT16_VECTOR": "float16_vector", "BFLOAT16_VECTOR": "bfloat16_vector",
+                "INT8_VECTOR": "int8_vector", "BINARY_VECTOR": "binary_vector"}
+
+
+@pytest.mark.parametrize("type_name", list(_PROTO_SLOTS))
+def test_byte_vector_output_matches_pymilvus_decoding(pair, type_name):
+    """Lite cannot store these types, so the output shape is checked against pymilvus's own
+    decoders fed the FieldData a Milvus server returns: query/get rows hold ``[bytes]``,
+    search entities hold ``bytes``."""
+    from pymilvus import DataType as PyDataType
+    from pymilvus.client.search_result import HybridHits
+    from pymilvus.client.types import HybridExtraList
+    from pymilvus.grpc_gen import schema_pb2
+
+    rk = _rk(pair)
+    dim = 16
+    width = dim // 8 if type_name == "BINARY_VECTOR" else dim * (1 if type_name == "INT8_VECTOR"
+                                                                 else 2)
+    raw = [bytes(range(k, k + width)) for k in (1, 2, 3)]
+    name = pair.uniq("q_byte_output")
+    DT = H.datatype_of(rk)
+    s = rk.create_schema()
+    s.add_field("id", DT.INT64, is_primary=True)
+    s.add_field("v", getattr(DT, type_name), dim=dim)
+    ip = rk.prepare_index_params()
+    ip.add_index("v")
+    rk.create_collection(name, schema=s, index_params=ip)
+    rk.insert(name, [{"id": i, "v": raw[i]} for i in range(3)])
+
+    data = schema_pb2.FieldData(type=int(getattr(PyDataType, type_name)), field_name="v")
+    data.vectors.dim = dim
+    setattr(data.vectors, _PROTO_SLOTS[type_name], b"".join(raw))
+    milvus_rows = list(HybridExtraList([data], [{"id": i} for i in range(3)]))
+    assert rk.query(name, filter="id >= 0", output_fields=["v"]) == milvus_rows
+    hit = rk.search(name, data=[raw[1]], limit=1, output_fields=["v"])[0][0]
+    milvus_hits = list(HybridHits(0, 3, [0, 1, 2], [0.0] * 3, [data], ["v"], [], "id"))
+    assert hit["entity"] == milvus_hits[hit["id"]]["entity"]
