@@ -1,8 +1,9 @@
 """Row <-> column conversion against a collection schema.
 
 Rows (``list[dict]``) become one :class:`pyarrow.RecordBatch` whose columns follow the
-schema: scalars as Arrow arrays, FLOAT_VECTOR as ``fixed_size_list<float32>[dim]``, JSON
-and the dynamic field ``$meta`` as JSON text. The conversion runs in Arrow's C++ code
+schema: scalars as Arrow arrays, vectors as :mod:`redkite.vectors` lays them out (dense
+types as ``fixed_size_list``, sparse as ``map<uint32, float32>``), JSON and the dynamic
+field ``$meta`` as JSON text. The conversion runs in Arrow's C++ code
 (``pa.array`` with an explicit type); Python touches each row only to pull a field out of
 it. Every violation raises :class:`~redkite.errors.DataNotMatchException` naming the field,
 the row and the value.
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 from .errors import DataNotMatchException, ParamError
 from .schema import DYNAMIC_FIELD, CollectionSchema, FieldSchema
 from .types import FLOATING_TYPES, INTEGER_TYPES, DataType
+from .vectors import layout_of, sparse_dicts, vector_column
 
 def _json_default(value: Any) -> Any:
     """numpy scalars and arrays serialise as their Python equivalents (as in pymilvus)."""
@@ -44,8 +46,8 @@ _SCALAR_ARROW = {
 
 def arrow_type(fs: FieldSchema) -> pa.DataType:
     """The Arrow type redkite stores ``fs`` as."""
-    if fs.dtype == DataType.FLOAT_VECTOR:
-        return pa.list_(pa.float32(), int(fs.params["dim"]))
+    if fs.is_vector:
+        return layout_of(fs).arrow_type()
     if fs.dtype == DataType.ARRAY:
         return pa.list_(_SCALAR_ARROW[fs.element_type])
     return _SCALAR_ARROW[fs.dtype]
@@ -139,8 +141,8 @@ def _field_column(fs: FieldSchema, rows: Sequence[dict],
                   values: Sequence | None = None) -> pa.Array:
     if values is None:
         values = [row.get(fs.name) for row in rows]
-    if fs.dtype == DataType.FLOAT_VECTOR:
-        return _vector_column(fs, values)
+    if fs.is_vector:
+        return vector_column(layout_of(fs), values, fs.name)
     if fs.dtype == DataType.JSON:
         column = _json_column(fs, values)
     else:
@@ -282,74 +284,21 @@ def _apply_nulls(fs: FieldSchema, column: pa.Array, rows: Sequence[dict]) -> pa.
                                 "holds None")
 
 
-def _vector_column(fs: FieldSchema, values: list) -> pa.Array:
-    dim = int(fs.params["dim"])
-    position = next((i for i, v in enumerate(values) if v is None), None)
-    if position is not None:
-        message = (f"Insert missed an field `{fs.name}` to collection without set "
-                   f"nullable==true or set default_value (row {position})")
-        raise DataNotMatchException(message)
-    matrix = vectors_to_matrix(values, dim, fs.name, what="row")
-    return pa.FixedSizeListArray.from_arrays(pa.array(matrix.reshape(-1)), dim)
-
-
-def vectors_to_matrix(values: Any, dim: int, field_name: str, what: str = "row") -> np.ndarray:
-    """Stack float vectors (lists or numpy arrays) into a C-contiguous float32 matrix."""
-    try:
-        matrix = np.asarray(values, dtype=np.float32)
-    except (ValueError, TypeError):
-        matrix = None
-    if matrix is None or matrix.ndim != 2:
-        _raise_bad_vector(values, dim, field_name, what)
-    if matrix.shape[1] != dim:
-        raise DataNotMatchException(
-            f"vector field '{field_name}' expected dim {dim}, got {matrix.shape[1]} "
-            f"({what} 0)")
-    if not np.isfinite(matrix).all():
-        position = int(np.argmax(~np.isfinite(matrix).all(axis=1)))
-        raise DataNotMatchException(f"vector field '{field_name}' holds NaN or infinity at "
-                                    f"{what} {position}")
-    return np.ascontiguousarray(matrix)
-
-
-def _raise_bad_vector(values: Any, dim: int, field_name: str, what: str) -> None:
-    for position, value in enumerate(values):
-        if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
-            raise DataNotMatchException(
-                f"The Input data type is inconsistent with defined schema, {{{field_name}}} "
-                f"field should be a float_vector, but got a {type(value).__name__} at {what} "
-                f"{position}")
-        if len(value) != dim:
-            raise DataNotMatchException(f"vector field '{field_name}' expected dim {dim}, got "
-                                        f"{len(value)} ({what} {position})")
-        try:
-            np.asarray(value, dtype=np.float32)
-        except (ValueError, TypeError):
-            raise DataNotMatchException(
-                f"vector field '{field_name}' at {what} {position} holds a non-number: "
-                f"{value!r:.80}") from None
-    raise DataNotMatchException(f"vector field '{field_name}' expects a list of vectors")
-
-
-def vector_matrix(column: pa.Array | pa.ChunkedArray, dim: int) -> np.ndarray:
-    """The (n, dim) float32 view of a fixed-size-list vector column (zero-copy if one chunk)."""
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
-    flat = column.values
-    if column.offset:
-        flat = flat.slice(column.offset * dim, len(column) * dim)
-    return flat.to_numpy(zero_copy_only=False).reshape(-1, dim)
-
-
 def table_to_rows(table: pa.Table, json_columns: Iterable[str] = (),
-                  dynamic_keys: Iterable[str] | None | bool = False) -> list[dict]:
-    """Materialise result rows (Arrow builds the dicts; JSON text is parsed).
+                  dynamic_keys: Iterable[str] | None | bool = False,
+                  sparse_columns: Iterable[str] = ()) -> list[dict]:
+    """Materialise result rows (Arrow builds the dicts; JSON text is parsed; sparse vectors
+    become ``{index: value}`` dicts).
 
     ``dynamic_keys``: False leaves ``$meta`` out, True flattens all of its keys into each
     row, an iterable flattens only those keys.
     """
     names = [n for n in table.schema.names if n != DYNAMIC_FIELD]
     rows = table.select(names).to_pylist()
+    for name in sparse_columns:
+        if name in names:
+            for row, value in zip(rows, sparse_dicts(table.column(name))):
+                row[name] = value
     for name in json_columns:
         if name in names:
             for row in rows:

@@ -7,7 +7,8 @@ The classes mirror pymilvus's (same constructor arguments, ``add_field`` chainin
 * exactly one primary key, of type INT64 or VARCHAR; ``auto_id`` only on the primary key
   and only for INT64; the primary key is neither nullable nor defaulted;
 * names start with a letter or ``_`` and hold letters, digits and ``_`` (at most 255);
-* vectors need ``dim``; VARCHAR needs ``max_length`` in 1..65535; ARRAY needs an
+* dense vectors need ``dim`` (a multiple of 8 for BINARY_VECTOR); SPARSE_FLOAT_VECTOR takes
+  none; VARCHAR needs ``max_length`` in 1..65535; ARRAY needs an
   ``element_type`` and ``max_capacity`` in 1..4096;
 * ``default_value`` matches the field's type and is not given for JSON, ARRAY or vectors;
 * at least one vector field; at most 64 fields;
@@ -39,6 +40,7 @@ MAX_NAME_LENGTH = 255
 MAX_VARCHAR_LENGTH = 65535
 MAX_ARRAY_CAPACITY = 4096
 MAX_DIM = 32768
+MAX_BINARY_DIM = MAX_DIM * 8
 MAX_FIELDS = 64
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TYPE_PARAM_KEYS = ("dim", "max_length", "max_capacity")
@@ -189,11 +191,15 @@ class FieldSchema:
     def _verify_vector(self) -> None:
         if self.dtype == DataType.SPARSE_FLOAT_VECTOR:
             if "dim" in self.params:
-                raise ParamError(f"field {self.name!r}: a SPARSE_FLOAT_VECTOR field takes no dim")
-            if self.nullable:
-                raise ParamError(f"field {self.name!r}: nullable vector fields are not supported")
-            return
-        self.params["dim"] = _int_param(self, "dim", 1, MAX_DIM)
+                raise ParamError(f"field {self.name!r}: dim should not be specified for a "
+                                 "SPARSE_FLOAT_VECTOR field")
+        elif self.dtype == DataType.BINARY_VECTOR:
+            self.params["dim"] = _int_param(self, "dim", 8, MAX_BINARY_DIM)
+            if self.params["dim"] % 8:
+                raise ParamError(f"field {self.name!r}: the dim of a BINARY_VECTOR field must "
+                                 f"be a multiple of 8, got {self.params['dim']}")
+        else:
+            self.params["dim"] = _int_param(self, "dim", 1, MAX_DIM)
         if self.nullable:
             raise ParamError(f"field {self.name!r}: nullable vector fields are not supported")
         if self.has_default:

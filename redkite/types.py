@@ -50,7 +50,7 @@ STORABLE_SCALAR_TYPES = frozenset({
     DataType.BOOL, *INTEGER_TYPES, *FLOATING_TYPES, DataType.VARCHAR, DataType.JSON,
     DataType.ARRAY,
 })
-STORABLE_VECTOR_TYPES = frozenset({DataType.FLOAT_VECTOR})
+STORABLE_VECTOR_TYPES = VECTOR_TYPES
 ARRAY_ELEMENT_TYPES = frozenset({DataType.BOOL, *INTEGER_TYPES, *FLOATING_TYPES, DataType.VARCHAR})
 
 INT_RANGES = {
@@ -99,7 +99,7 @@ class IndexState(IntEnum):
     Deleted = 5
 
 
-METRIC_TYPES = ("L2", "IP", "COSINE")
+METRIC_TYPES = ("L2", "IP", "COSINE", "HAMMING", "JACCARD")
 
 __all__ = [
     "DataType", "FunctionType", "LoadState", "ConsistencyLevel", "IndexState",

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent / "redkite"
-SHARED = {"errors", "types", "schema", "columnar", "results", "index_params"}
+SHARED = {"errors", "types", "schema", "columnar", "results", "index_params", "vectors"}
 # layer -> layers it must never import
 FORBIDDEN = {
     "engine": {"client", "transport"},

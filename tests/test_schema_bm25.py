@@ -136,7 +136,7 @@ def test_invalid_analyzer_params_are_reported_with_the_field(sparse_storable):
 
 
 def test_sparse_output_field_rules(sparse_storable):
-    with pytest.raises(ParamError, match="takes no dim"):
+    with pytest.raises(ParamError, match="dim should not be specified"):
         bm25_schema(sparse_kwargs={"dim": 8}).verify()
     with pytest.raises(ParamError, match="nullable"):
         bm25_schema(sparse_kwargs={"nullable": True}).verify()

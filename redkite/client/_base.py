@@ -131,7 +131,10 @@ def as_ids(ids: Any) -> list:
 
 
 def search_vectors(data: Any) -> Any:
-    """Validate the shape of search data: a list of vectors or a 2-D array."""
+    """Validate the shape of search data: a list of vectors, a 2-D array or a scipy.sparse
+    matrix (one sparse query per row)."""
+    if type(data).__module__.startswith("scipy.sparse"):
+        return data
     if isinstance(data, np.ndarray):
         if data.ndim != 2:
             raise ParamError(f"`search_data` value is illegal: expected a 2-D array of query "

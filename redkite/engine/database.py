@@ -115,7 +115,7 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
     def _new_collection(self, meta: CollectionMeta) -> Collection:
         store = CollectionStore(self.path / "segments" / str(meta.collection_id),
                                 arrow_schema(meta.schema), meta.primary.name,
-                                meta.vector_dims(), self._allocate_object_id)
+                                meta.vector_layouts(), self._allocate_object_id)
         return Collection(meta, store)
 
     def _replay(self) -> None:

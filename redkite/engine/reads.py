@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Sequence
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..columnar import table_to_rows, vectors_to_matrix
+from ..columnar import table_to_rows
 from ..errors import (
     CollectionNotExistException, DescribeCollectionException, FieldNotExistException,
     ParamError,
 )
 from ..schema import DYNAMIC_FIELD
 from ..types import DataType
+from ..vectors import layout_of, parse_queries, present_vectors
 from .exec.search import search_views
 from .expr import compile_filter
+from .storage.sparse_rows import SparseRows
 
 MAX_TOPK = 16384
 COUNT_STAR = "count(*)"
-_AUTOINDEX_SEARCH_PARAMS = {"level"}
+# index type -> search parameters it accepts (sparse fields also take drop_ratio_search = 0)
+_SEARCH_PARAMS = {"AUTOINDEX": {"level"}, "SPARSE_INVERTED_INDEX": set()}
 
 
 @dataclass
@@ -33,6 +36,13 @@ class OutputPlan:
     dynamic_keys: Any  # False, True (all keys) or a set of keys
     count_only: bool = False
     pk_requested: bool = True
+    vector_layouts: dict = dataclass_field(default_factory=dict)  # output vector columns
+
+    def rows(self, table: pa.Table, wrap_bytes: bool) -> list[dict]:
+        """Result rows of ``table``; byte vectors wrapped in a list when ``wrap_bytes``."""
+        table = present_vectors(table, self.vector_layouts, wrap_bytes)
+        sparse = [n for n, layout in self.vector_layouts.items() if layout.is_sparse]
+        return table_to_rows(table, self.json_columns, self.dynamic_keys, sparse)
 
 
 @dataclass
@@ -99,9 +109,11 @@ class ReadMixin:
         if dynamic_keys:
             columns.append(DYNAMIC_FIELD)
         json_columns = [f.name for f in schema.fields if f.dtype == DataType.JSON]
+        layouts = {f.name: layout_of(f) for f in schema.fields
+                   if f.is_vector and f.name in columns}
         pk_requested = meta.primary.name in requested or "*" in requested
         return OutputPlan(columns, json_columns, dynamic_keys or False,
-                          pk_requested=pk_requested)
+                          pk_requested=pk_requested, vector_layouts=layouts)
 
     # ---- query / get ---------------------------------------------------------------------
     def query(self, db_name: str | None, collection_name: str, filter: str = "",
@@ -133,7 +145,7 @@ class ReadMixin:
         table = _order_by_pk(table, meta.primary.name)
         if offset or limit is not None:
             table = table.slice(offset, limit if limit is not None else None)
-        return table_to_rows(table, plan.json_columns, plan.dynamic_keys)
+        return plan.rows(table, wrap_bytes=True)
 
     # ---- search --------------------------------------------------------------------------
     def search(self, db_name: str | None, collection_name: str, data: Any,
@@ -146,13 +158,16 @@ class ReadMixin:
         meta = collection.meta
         self._require_loaded(collection, partition_names)
         field = _anns_field(meta, anns_field)
+        layout = layout_of(field)
         index = meta.index_for_field(field.name)
         metric = _search_metric(index.metric_type, metric_type)
-        _check_search_params(index.index_type, params or {})
+        _check_search_params(index.index_type, params or {}, layout.is_sparse)
         limit, offset = _check_window(limit, offset, "search")
         if limit is None:
             limit = 10
-        queries = vectors_to_matrix(data, int(field.params["dim"]), field.name, what="query")
+        queries = parse_queries(layout, data, field.name)
+        if layout.is_sparse:
+            queries = SparseRows(*queries)
         if len(queries) == 0:
             raise ParamError("search needs at least one query vector")
         plan = self._output_plan(meta, output_fields, default_all=False)
@@ -160,7 +175,7 @@ class ReadMixin:
             raise ParamError("count(*) is not a valid output field for search")
         views = collection.store.snapshot(self._partition_ids(collection, partition_names))
         masks = self._filter_masks(collection, views, filter, filter_params)
-        found = search_views(views, masks, field.name, queries, metric, limit + offset)
+        found = search_views(views, masks, field.name, queries, metric, limit + offset, layout)
         hits = [self._hits(views, plan, meta.primary.name, found.view_index[q][offset:],
                            found.row[q][offset:], found.distance[q][offset:], round_decimal)
                 for q in range(len(queries))]
@@ -171,7 +186,7 @@ class ReadMixin:
         if len(rows) == 0:
             return SearchHits([], [], [])
         table = _take_in_order(views, view_index, rows, plan.columns)
-        entities = table_to_rows(table, plan.json_columns, plan.dynamic_keys)
+        entities = plan.rows(table, wrap_bytes=False)
         ids = table.column(pk_name).to_pylist()
         if not plan.pk_requested:
             for entity in entities:
@@ -219,12 +234,16 @@ def _search_metric(index_metric: str, requested: str | None) -> str:
     return index_metric
 
 
-def _check_search_params(index_type: str, params: dict) -> None:
-    allowed = _AUTOINDEX_SEARCH_PARAMS if index_type == "AUTOINDEX" else set()
+def _check_search_params(index_type: str, params: dict, sparse: bool) -> None:
+    allowed = _SEARCH_PARAMS.get(index_type, set()) | ({"drop_ratio_search"} if sparse else set())
     unknown = sorted(set(params) - allowed)
     if unknown:
         raise ParamError(f"search parameter(s) {unknown} do not apply to a {index_type} index"
                          + (f" (accepted: {sorted(allowed)})" if allowed else ""))
+    ratio = params.get("drop_ratio_search", 0)
+    if isinstance(ratio, bool) or ratio != 0:
+        raise ParamError(f"drop_ratio_search must be 0, got {ratio!r}: redkite searches "
+                         "sparse vectors exactly and drops no query entries")
 
 
 def _to_numpy_bool(array) -> np.ndarray:

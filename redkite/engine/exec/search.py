@@ -1,21 +1,37 @@
-"""Exact (FLAT) vector search over segment views.
+"""Exact vector search over segment views (FLAT, BIN_FLAT, sparse IP).
 
-Per segment: the rows that survive tombstones and the filter are scored with one matrix
-product (only the surviving rows are gathered when the filter is selective), the best
-``k`` per query are kept with ``argpartition``, and the per-segment candidates are merged
-the same way. Distances follow Milvus: L2 is the squared Euclidean distance (smaller is
-closer); IP and COSINE are similarities (larger is closer).
+Per segment: the rows that survive tombstones and the filter are scored (only the
+surviving rows are gathered when the filter is selective), the best ``k`` per query are
+kept with ``argpartition``, and the per-segment candidates are merged the same way.
+Scoring depends on the field's type:
+
+* FLOAT_VECTOR: one matrix product; FLOAT16, BFLOAT16 and INT8 vectors are converted to
+  float32 a block of rows at a time and go through the same product;
+* BINARY_VECTOR: HAMMING or JACCARD on packed bits (:mod:`.binary`);
+* SPARSE_FLOAT_VECTOR: inner product over CSR rows (:mod:`.sparse_ip`).
+
+Distances follow Milvus: L2 is the squared Euclidean distance, HAMMING and JACCARD are
+distances (smaller is closer); IP and COSINE are similarities (larger is closer).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from ...types import DataType
+from ...vectors import VectorLayout, to_float32
+from ...vectors.norms import BLOCK_ROWS, row_norms
 from ..storage.segments import SegmentView
+from ..storage.sparse_rows import SparseRows
+from .binary import binary_distances
+from .sparse_ip import sparse_ip_scores
 
 GATHER_BELOW = 0.5
+LARGER_IS_CLOSER = frozenset({"IP", "COSINE", "BM25"})
+FLOAT32 = VectorLayout(DataType.FLOAT_VECTOR, 0)
 
 
 @dataclass
@@ -28,34 +44,87 @@ class Candidates:
 
 
 def larger_is_closer(metric: str) -> bool:
-    return metric != "L2"
+    return metric in LARGER_IS_CLOSER
 
 
 def search_views(views: list[SegmentView], masks: list[np.ndarray], field: str,
-                 queries: np.ndarray, metric: str, k: int) -> Candidates:
-    """Top ``k`` rows over all views for each query row of ``queries``."""
-    nq = len(queries)
-    query_norms = np.linalg.norm(queries, axis=1).astype(np.float32)
+                 queries: np.ndarray | SparseRows, metric: str, k: int,
+                 layout: VectorLayout = FLOAT32) -> Candidates:
+    """Top ``k`` rows over all views for each query of ``queries`` (in the field's stored
+    representation: a matrix of its dtype, or :class:`SparseRows`)."""
+    scorer = make_scorer(field, layout, queries, metric)
     per_view = []
     for index, (view, mask) in enumerate(zip(views, masks)):
-        found = _search_one(view, mask, field, queries, query_norms, metric, k)
+        found = _search_one(view, mask, scorer, metric, k)
         if found is not None:
             per_view.append((index, *found))
-    return _merge(per_view, nq, k, metric)
+    return _merge(per_view, len(queries), k, metric)
 
 
-def _search_one(view: SegmentView, mask: np.ndarray, field: str, queries: np.ndarray,
-                query_norms: np.ndarray, metric: str, k: int):
+def make_scorer(field: str, layout: VectorLayout, queries: Any, metric: str):
+    """A callable ``(view, rows or None) -> (nq, len(rows)) scores`` for the field."""
+    if layout.is_sparse:
+        return _SparseScorer(field, queries)
+    if layout.is_binary:
+        return _BinaryScorer(field, layout, queries, metric)
+    return _DenseScorer(field, layout, queries, metric)
+
+
+class _DenseScorer:
+    def __init__(self, field: str, layout: VectorLayout, queries: np.ndarray,
+                 metric: str) -> None:
+        self.field, self.layout, self.metric = field, layout, metric
+        self.queries = np.ascontiguousarray(to_float32(queries, layout))
+        self.norms = np.linalg.norm(self.queries, axis=1).astype(np.float32)
+
+    def __call__(self, view: SegmentView, rows: np.ndarray | None) -> np.ndarray:
+        vectors, norms = view.vectors[self.field], view.norms(self.field)
+        if rows is not None:
+            vectors, norms = vectors[rows], norms[rows]
+        if self.layout.is_float32:
+            return _scores(self.queries, self.norms, vectors, norms, self.metric)
+        out = np.empty((len(self.queries), len(vectors)), dtype=np.float32)
+        for start in range(0, len(vectors), BLOCK_ROWS):
+            stop = start + BLOCK_ROWS
+            out[:, start:stop] = _scores(self.queries, self.norms,
+                                         to_float32(vectors[start:stop], self.layout),
+                                         norms[start:stop], self.metric)
+        return out
+
+
+class _BinaryScorer:
+    def __init__(self, field: str, layout: VectorLayout, queries: np.ndarray,
+                 metric: str) -> None:
+        self.field, self.metric = field, metric
+        self.queries = queries
+        self.bits = row_norms(queries, layout)
+
+    def __call__(self, view: SegmentView, rows: np.ndarray | None) -> np.ndarray:
+        vectors, bits = view.vectors[self.field], view.norms(self.field)
+        if rows is not None:
+            vectors, bits = vectors[rows], bits[rows]
+        return binary_distances(self.queries, self.bits, vectors, bits, self.metric)
+
+
+class _SparseScorer:
+    def __init__(self, field: str, queries: SparseRows) -> None:
+        self.field, self.queries = field, queries
+
+    def __call__(self, view: SegmentView, rows: np.ndarray | None) -> np.ndarray:
+        stored = view.vectors[self.field]
+        return sparse_ip_scores(self.queries, stored if rows is None else stored.take(rows))
+
+
+def _search_one(view: SegmentView, mask: np.ndarray, scorer, metric: str, k: int):
     alive = int(np.count_nonzero(mask))
     if alive == 0:
         return None
-    vectors = view.vectors[field]
     if alive < GATHER_BELOW * len(mask):
         rows = np.flatnonzero(mask)
-        scores = _scores(queries, query_norms, vectors[rows], view.norms(field)[rows], metric)
+        scores = scorer(view, rows)
     else:
         rows = None
-        scores = _scores(queries, query_norms, vectors, view.norms(field), metric)
+        scores = scorer(view, None)
         worst = -np.inf if larger_is_closer(metric) else np.inf
         if alive != len(mask):
             scores[:, ~mask] = worst

@@ -120,7 +120,7 @@ class Compactor:
                 self._db._pending_files.add(name)
             ref = write_table_file(store.directory, name, table)
             segment = SealedSegment(segment_id, partition_id,
-                                    open_table_file(store.directory, ref), store.vector_dims,
+                                    open_table_file(store.directory, ref), store.layouts,
                                     ref)
             built.append((partition_id, segment, indexes, origin))
         self._swap(plan, built)

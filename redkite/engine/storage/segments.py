@@ -1,7 +1,9 @@
 """Segments: where rows live.
 
 * :class:`GrowingSegment` takes appended record batches in memory; vector columns are kept
-  in amortised-doubling numpy buffers so search sees one contiguous matrix.
+  in amortised-doubling buffers so search sees one contiguous matrix per dense field (of
+  the stored dtype, see :mod:`redkite.vectors.layout`) and one :class:`SparseRows` per
+  sparse field.
 * :class:`SealedSegment` is an immutable Arrow IPC file, memory-mapped (zero-copy columns),
   with a delete mask (tombstones) kept beside it.
 
@@ -20,9 +22,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from ...columnar import vector_matrix
 from ...errors import StorageCorruptedError
+from ...vectors import VectorLayout, matrix_from_arrow
+from ...vectors.norms import row_norms
 from ..wal import fsync_dir
+from .sparse_rows import SparseRows, SparseRowsBuffer
 
 
 @dataclass
@@ -32,7 +36,7 @@ class SegmentView:
     segment_id: int
     partition_id: int
     table: pa.Table
-    vectors: dict[str, np.ndarray]
+    vectors: dict[str, np.ndarray | SparseRows]
     deleted: np.ndarray
     norms_source: "BaseSegment"
     cache: dict = field(default_factory=dict)
@@ -55,10 +59,12 @@ class BaseSegment:
     segment_id: int
     partition_id: int
 
-    def __init__(self, segment_id: int, partition_id: int, vector_dims: dict[str, int]) -> None:
+    def __init__(self, segment_id: int, partition_id: int,
+                 layouts: dict[str, VectorLayout]) -> None:
         self.segment_id = segment_id
         self.partition_id = partition_id
-        self.vector_dims = vector_dims
+        self.layouts = layouts
+        self.dense = {name: layout for name, layout in layouts.items() if not layout.is_sparse}
         self.deleted = np.zeros(0, dtype=bool)
         self.deletes_dirty = False
 
@@ -81,6 +87,7 @@ class BaseSegment:
         return len(fresh)
 
     def norms(self, field_name: str) -> np.ndarray:
+        """Per row of a dense field: L2 norm, or set bits for binary vectors."""
         raise NotImplementedError
 
 
@@ -88,13 +95,15 @@ class GrowingSegment(BaseSegment):
     """Rows appended since the last seal, held in memory (the WAL makes them durable)."""
 
     def __init__(self, segment_id: int, partition_id: int, schema: pa.Schema,
-                 vector_dims: dict[str, int]) -> None:
-        super().__init__(segment_id, partition_id, vector_dims)
+                 layouts: dict[str, VectorLayout]) -> None:
+        super().__init__(segment_id, partition_id, layouts)
         self.schema = schema
         self._batches: list[pa.RecordBatch] = []
         self._rows = 0
-        self._vectors = {name: np.zeros((0, dim), np.float32) for name, dim in vector_dims.items()}
-        self._norms = {name: np.zeros(0, np.float32) for name in vector_dims}
+        self._vectors = {name: layout.empty_matrix() for name, layout in self.dense.items()}
+        self._norms = {name: np.zeros(0, np.float32) for name in self.dense}
+        self._sparse = {name: SparseRowsBuffer() for name, layout in layouts.items()
+                        if layout.is_sparse}
         self.nbytes = 0
         self._table = pa.Table.from_batches([], schema=schema)
         self._cache: dict = {}
@@ -108,10 +117,12 @@ class GrowingSegment(BaseSegment):
         count = batch.num_rows
         needed = self._rows + count
         self._grow(needed)
-        for name, dim in self.vector_dims.items():
-            matrix = vector_matrix(batch.column(name), dim)
+        for name, layout in self.dense.items():
+            matrix = matrix_from_arrow(batch.column(name), layout)
             self._vectors[name][self._rows:needed] = matrix
-            self._norms[name][self._rows:needed] = np.linalg.norm(matrix, axis=1)
+            self._norms[name][self._rows:needed] = row_norms(matrix, layout)
+        for name, buffer in self._sparse.items():
+            buffer.append(SparseRows.from_arrow(batch.column(name)))
         self._batches = [*self._batches, batch]
         self._rows = needed
         self.nbytes += batch.nbytes
@@ -124,7 +135,7 @@ class GrowingSegment(BaseSegment):
             return
         new_capacity = max(needed, capacity * 2, 1024)
         self.deleted = _resized(self.deleted, new_capacity)
-        for name in self.vector_dims:
+        for name in self.dense:
             self._vectors[name] = _resized(self._vectors[name], new_capacity)
             self._norms[name] = _resized(self._norms[name], new_capacity)
 
@@ -132,7 +143,8 @@ class GrowingSegment(BaseSegment):
         return self._norms[field_name]
 
     def view(self) -> SegmentView:
-        vectors = {name: buf[: self._rows] for name, buf in self._vectors.items()}
+        vectors: dict = {name: buf[: self._rows] for name, buf in self._vectors.items()}
+        vectors.update((name, buffer.view()) for name, buffer in self._sparse.items())
         return SegmentView(self.segment_id, self.partition_id, self._table, vectors,
                            self.deleted, self, self._cache)
 
@@ -166,15 +178,17 @@ class SealedSegment(BaseSegment):
     """An immutable, memory-mapped Arrow IPC file plus a delete mask."""
 
     def __init__(self, segment_id: int, partition_id: int, table: pa.Table,
-                 vector_dims: dict[str, int], data_file: FileRef,
+                 layouts: dict[str, VectorLayout], data_file: FileRef,
                  delete_file: FileRef | None = None, deleted: np.ndarray | None = None) -> None:
-        super().__init__(segment_id, partition_id, vector_dims)
+        super().__init__(segment_id, partition_id, layouts)
         self.table = table
         self.data_file = data_file
         self.delete_file = delete_file
         self.deleted = deleted if deleted is not None else np.zeros(table.num_rows, dtype=bool)
-        self._vectors = {name: vector_matrix(table.column(name), dim)
-                         for name, dim in vector_dims.items()}
+        self._vectors: dict = {name: matrix_from_arrow(table.column(name), layout)
+                               for name, layout in self.dense.items()}
+        self._vectors.update((name, SparseRows.from_arrow(table.column(name)))
+                             for name, layout in layouts.items() if layout.is_sparse)
         self._norms: dict[str, np.ndarray] = {}
         self._cache: dict = {}
 
@@ -185,7 +199,7 @@ class SealedSegment(BaseSegment):
     def norms(self, field_name: str) -> np.ndarray:
         cached = self._norms.get(field_name)
         if cached is None:
-            cached = np.linalg.norm(self._vectors[field_name], axis=1).astype(np.float32)
+            cached = row_norms(self._vectors[field_name], self.layouts[field_name])
             self._norms[field_name] = cached
         return cached
 

@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...errors import StorageCorruptedError
+from ...vectors import VectorLayout
 from .pk_index import GrowingPkLookup, SortedPkLookup, keep_last_per_key, key_values
 from .segments import (
     BaseSegment, FileRef, GrowingSegment, SealedSegment, SegmentView, open_table_file,
@@ -53,11 +54,11 @@ class CollectionStore:
     so a reader without the lock always sees a consistent pair of containers."""
 
     def __init__(self, directory: Path, arrow_schema: pa.Schema, pk_name: str,
-                 vector_dims: dict[str, int], new_segment_id: Callable[[], int]) -> None:
+                 layouts: dict[str, VectorLayout], new_segment_id: Callable[[], int]) -> None:
         self.directory = directory
         self.arrow_schema = arrow_schema
         self.pk_name = pk_name
-        self.vector_dims = vector_dims
+        self.layouts = layouts
         self._new_segment_id = new_segment_id
         # (sealed segments, growing segment per partition), replaced as one object.
         self._state: tuple[list[SealedSegment], dict[int, GrowingSegment]] = ([], {})
@@ -100,7 +101,7 @@ class CollectionStore:
                 path = verify_file(self.directory, record.delete_file)
                 deleted = unpack_mask(path.read_bytes(), record.rows)
             self.sealed = [*self.sealed, SealedSegment(
-                record.segment_id, record.partition_id, table, self.vector_dims,
+                record.segment_id, record.partition_id, table, self.layouts,
                 record.data_file, record.delete_file, deleted)]
         self.publish()
 
@@ -117,7 +118,7 @@ class CollectionStore:
         segment = self.growing.get(partition_id)
         if segment is None:
             segment = GrowingSegment(self._new_segment_id(), partition_id, self.arrow_schema,
-                                     self.vector_dims)
+                                     self.layouts)
             self._pk_lookups[segment.segment_id] = GrowingPkLookup()
             self.growing = {**self.growing, partition_id: segment}
         first_position = segment.num_rows
@@ -184,7 +185,7 @@ class CollectionStore:
             # The growing segment's mask object is shared with readers' views: keep using it.
             deleted = growing.deleted[: growing.num_rows]
             sealed = SealedSegment(growing.segment_id, partition_id, open_table_file(
-                self.directory, ref), self.vector_dims, ref, None, deleted)
+                self.directory, ref), self.layouts, ref, None, deleted)
             sealed.deletes_dirty = bool(deleted.any())
             self._state = ([*self.sealed, sealed],
                            {p: g for p, g in self.growing.items() if p != partition_id})
