@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -210,3 +212,11 @@ def test_invalid_search_parameters_name_what_is_wrong(index_type, metric, params
 
 def test_numpy_integers_are_integers():
     assert normalize_index("v", F, "HNSW", "L2", {"M": np.int64(8)})[2]["M"] == 8
+
+
+def test_docs_list_every_index_type_and_parameter():
+    text = (Path(__file__).resolve().parent.parent / "docs" / "indexes.md").read_text()
+    for name, rule in INDEX_RULES.items():
+        assert name in text, name
+        for spec in rule.build + rule.search:
+            assert f"`{spec.name}`" in text, (name, spec.name)

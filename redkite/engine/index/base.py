@@ -37,6 +37,7 @@ TRAILER = struct.Struct("<QII8s")  # payload length, meta length, crc32, magic
 ALIGN = 64
 LARGER_IS_CLOSER = frozenset({"IP", "COSINE", "BM25"})
 CHUNK_ROWS = 65536
+NO_ROWS = np.zeros(0, np.int64)
 
 
 def larger_is_closer(metric: str) -> bool:
@@ -215,9 +216,12 @@ def exact_dense(queries: np.ndarray, fetch: Callable[[np.ndarray], np.ndarray],
 
 
 def short_queries(labels: np.ndarray, k: int, allowed_count: int) -> np.ndarray:
-    """Indices of the queries that returned fewer than min(k, allowed_count) rows."""
-    want = min(k, allowed_count)
-    return np.flatnonzero((labels >= 0).sum(axis=1) < want)
+    """Indices of the queries that returned fewer than min(k, allowed_count) rows (results
+    are packed best first, so the label at position min(k, allowed_count) - 1 tells)."""
+    column = labels[:, min(k, allowed_count) - 1]
+    if len(column) == 0 or column.min() >= 0:
+        return NO_ROWS
+    return np.flatnonzero(column < 0)
 
 
 # --- the file format --------------------------------------------------------------------

@@ -20,7 +20,8 @@ COSINE is served as inner product over L2-normalized vectors (build and query), 
 distances are cosine similarities. int8 vectors are searched as float32.
 
 Filtered search passes the ``allowed`` mask to faiss as an ``IDSelectorBitmap`` in the
-search parameters, so the index returns only allowed rows. Queries that still come back
+search parameters, so the index returns only allowed rows; under 10% allowed rows an HNSW
+walk widens ``ef`` (see FILTER_EF_FRACTION). Queries that still come back
 with fewer than ``min(k, allowed rows)`` results (a graph walk or the probed IVF lists
 held too few allowed rows), and every query when the allowed fraction is below
 ``exact_below``, are answered exhaustively over the index's own codes: all lists probed
@@ -148,7 +149,8 @@ class DenseIndex(VectorIndex):
             self.num_rows, faiss.swig_ptr(bitmap))
         search_params = self._search_parameters(k, params, selector, exhaustive, fraction)
         distances, labels = self.index.search(queries, k, params=search_params)
-        distances[labels < 0] = worst_distance(self.metric)
+        if labels[:, -1].min() < 0:
+            distances[labels < 0] = worst_distance(self.metric)
         return distances, labels
 
     def _search_parameters(self, k: int, params: dict, selector, exhaustive: bool,
