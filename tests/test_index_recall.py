@@ -267,3 +267,22 @@ def test_sparse_index_equals_exact_inner_product(index_type):
         masked = np.where(allowed[None, :] & (scores != 0), scores, -np.inf)
         assert np.array_equal((got[1] >= 0).sum(axis=1),
                               np.minimum(K, np.isfinite(masked).sum(axis=1)))
+
+
+def test_concurrent_searches_agree_with_serial_ones(dense_indexes):
+    from concurrent.futures import ThreadPoolExecutor
+    hnsw, ivf = dense_indexes[(7, "L2")], dense_indexes[(1, "L2")]
+    allowed = np.random.default_rng(9).random(N) < 0.2
+    jobs = [(index, q, mask) for index in (hnsw, ivf) for q in range(NQ)
+            for mask in (None, allowed)]
+
+    def run(job):
+        index, q, mask = job
+        return index.search(QUERIES[q:q + 1], K, {"ef": 64, "nprobe": 4}, mask)[1]
+
+    serial = [run(job) for job in jobs]
+    with ThreadPoolExecutor(4) as pool:
+        parallel = list(pool.map(run, jobs))
+    assert all(np.array_equal(a, b) for a, b in zip(serial, parallel))
+    assert (hnsw.exact_below, ivf.exact_below, dense_indexes[(0, "L2")].exact_below) == (
+        0.03, 0.02, 0.0)

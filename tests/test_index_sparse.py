@@ -133,3 +133,10 @@ def test_rows_may_be_empty_and_sorting_is_per_row():
                      np.array([1.0, 2.0, 3.0], np.float32))
     index = build_index("SPARSE_INVERTED_INDEX", "IP", {}, docs)
     assert list(index.search(csr([{1: 1.0, 9: 1.0}]), 3)[1][0]) == [2, 0, -1]
+
+
+def test_exact_search_may_skip_revalidating_stored_rows():
+    query = csr([{1: 1.0, 2: 0.5}])
+    checked = sparse_exact_search(DOCS, 3, query, 3, "IP")
+    trusted = sparse_exact_search(DOCS, 3, query, 3, "IP", check_data=False)
+    assert np.array_equal(checked[1], trusted[1]) and np.array_equal(checked[0], trusted[0])

@@ -216,20 +216,22 @@ def build_sparse(index_type: str, declared_type: str, metric: str, params: dict,
 
 def sparse_exact_search(csr: Any, n: int, queries_csr: Any, k: int, metric: str,
                         allowed: np.ndarray | None = None, bm25: Bm25Context | None = None,
-                        *, drop_ratio_search: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+                        *, drop_ratio_search: float = 0.0,
+                        check_data: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Exact top ``k`` of the first ``n`` rows of ``csr`` for each query (no index).
 
     Same conventions as :meth:`SparseIndex.search`: metric IP or BM25, only rows sharing a
     term with the query are candidates, labels padded with -1 and distances with -inf.
     Each query matches its terms against every stored entry (``searchsorted``) and sums per
-    row, so the cost is O(nnz log q) per query with no build step.
+    row, so the cost is O(nnz log q) per query with no build step. ``check_data=False``
+    skips re-validating ``csr`` (rows the caller already checked on insert).
     """
     metric = str(metric).upper()
     if metric not in registry.SPARSE_METRICS:
         raise ParamError(f"metric type {metric} not supported for sparse vectors, supported: "
                          f"{list(registry.SPARSE_METRICS)}")
     k = check_k(k)
-    full = as_csr(csr)
+    full = as_csr(csr) if check_data else CsrMatrix(*csr)
     if not 0 <= n <= full.n_rows:
         raise ParamError(f"n={n} is outside the {full.n_rows} rows of the matrix")
     end = int(full.indptr[n])
