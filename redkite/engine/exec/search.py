@@ -110,3 +110,12 @@ def _merge(per_view: list, nq: int, k: int, metric: str) -> Candidates:
         out.row.append(rows[q, best[q]][keep])
         out.distance.append(picked_scores[q][keep].astype(np.float32))
     return out
+
+
+def score_rows(view: SegmentView, field: str, queries: np.ndarray, metric: str,
+               rows: np.ndarray) -> np.ndarray:
+    """Scores (``len(queries)`` x ``len(rows)``) of rows ``rows`` of ``view``, every one
+    computed (no top-k): the exhaustive paths (range, grouping) rank them themselves."""
+    query_norms = np.linalg.norm(queries, axis=1).astype(np.float32)
+    return _scores(queries, query_norms, view.vectors[field][rows], view.norms(field)[rows],
+                   metric)
