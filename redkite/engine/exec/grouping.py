@@ -6,12 +6,14 @@ the answer is ``limit`` groups (after skipping ``offset`` groups), each with up 
 ``group_size`` of its best rows. Hits come group by group (best group first), each
 group's rows best first. A null value is a group of its own.
 
+``strict_group_size=True`` drops, from those ``limit`` groups, each group that has fewer
+than ``group_size`` rows (as Milvus's reduce does; the dropped groups are not replaced).
+Without it such a group returns all of its rows.
+
 Computed exactly: every surviving row is scored and grouped with array operations
 (stable sort by distance, rank within group by a stable sort on the group code), so no
-group is missed or cut short because a candidate window was too small. Milvus's
-``strict_group_size`` asks to fill each group to ``group_size`` even when that costs more
-search work; an exhaustive search already does, so it does not change the answer here
-(a group with fewer rows than ``group_size`` returns all its rows).
+group is missed or cut short because a candidate window was too small (Milvus's
+non-strict mode may return groups with fewer rows than exist; redkite fills them).
 """
 
 from __future__ import annotations
@@ -78,7 +80,7 @@ def grouped_search_views(views: list[SegmentView], masks: list[np.ndarray], fiel
         candidates = (np.arange(scored.size) if band is None
                       else np.flatnonzero(band.keep(scores)))
         picked = pick_groups(scores[candidates], codes[candidates], metric, limit, offset,
-                             grouping.group_size)
+                             grouping.group_size, grouping.strict)
         append_hits(out, scored, query, candidates[picked])
     return out
 
@@ -100,7 +102,7 @@ def group_codes(views: list[SegmentView], scored: ScoredRows, field: str) -> np.
 
 
 def pick_groups(scores: np.ndarray, codes: np.ndarray, metric: str, limit: int, offset: int,
-                group_size: int) -> np.ndarray:
+                group_size: int, strict: bool = False) -> np.ndarray:
     """Positions of the chosen hits, in output order (see the module docstring)."""
     if len(scores) == 0:
         return np.zeros(0, np.int64)
@@ -116,7 +118,12 @@ def pick_groups(scores: np.ndarray, codes: np.ndarray, metric: str, limit: int, 
     group_rank_by_code = np.empty(int(codes.max()) + 1, np.int64)
     group_rank_by_code[grouped[starts[np.argsort(by_group[starts])]]] = np.arange(len(starts))
     group_rank = group_rank_by_code[ranked_codes]
-    keep = np.flatnonzero((rank_in_group < group_size) & (group_rank >= offset)
-                          & (group_rank < offset + limit))
+    chosen = (rank_in_group < group_size) & (group_rank >= offset) & (
+        group_rank < offset + limit)
+    if strict:
+        rows_by_code = np.zeros(len(group_rank_by_code), np.int64)
+        rows_by_code[grouped[starts]] = run_lengths
+        chosen &= rows_by_code[ranked_codes] >= group_size
+    keep = np.flatnonzero(chosen)
     final = keep[np.lexsort((rank_in_group[keep], group_rank[keep]))]
     return order[final]
