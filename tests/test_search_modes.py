@@ -13,8 +13,8 @@ import pymilvus
 import pytest
 
 from redkite import (
-    AnnSearchRequest, DataType, Function, FunctionType, MilvusClient, ParamError,
-    RRFRanker, SearchPage, WeightedRanker,
+    AnnSearchRequest, DataType, FilterSyntaxError, Function, FunctionType, MilvusClient,
+    ParamError, RRFRanker, SearchPage, WeightedRanker,
 )
 from redkite.errors import DataTypeNotMatchException
 
@@ -546,6 +546,14 @@ def test_iterators_reject_bad_arguments(world):
         client.search_iterator(name, [QUERY], anns_field="v", round_decimal=9)
     with pytest.raises(ParamError, match="do not apply"):
         client.query_iterator(name, nonsense=1)
+    # the first page is fetched on creation, so bad filters and fields fail right there
+    with pytest.raises(FilterSyntaxError):
+        client.query_iterator(name, filter="g >>> 1")
+    with pytest.raises(ParamError, match="anns_field"):
+        client.search_iterator(name, [QUERY], anns_field="nope")
+    with pytest.raises(ParamError, match="metric type not match"):
+        client.search_iterator(name, [QUERY], anns_field="w", search_params={
+            "metric_type": "L2"})
 
 
 # ---- shared options -----------------------------------------------------------------------

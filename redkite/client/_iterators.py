@@ -12,10 +12,12 @@ pymilvus 3.0.2's ``QueryIterator`` and ``SearchIteratorV2``.
   the rows returned in that margin, so a distance recomputed one float32 ulp
   differently can neither repeat a row nor skip one.
 
-Each page reads the collection as it is at that moment (redkite reads are always
-strong): a row inserted during the walk is returned if it sorts after the cursor, a
-deleted one is not returned any more. Every row present for the whole walk is returned
-exactly once. Both iterators hold no resources; ``close()`` ends them.
+Both fetch their first page when created, so a bad filter or field fails there (pymilvus
+probes the server at that point too). Each later page reads the collection as it is at
+that moment (redkite reads are always strong): a row inserted during the walk is
+returned if it sorts after the cursor, a deleted one is not returned any more. Every row
+present for the whole walk is returned exactly once. Both iterators hold no resources;
+``close()`` ends them.
 """
 
 from __future__ import annotations
@@ -91,9 +93,18 @@ class QueryIterator:
         self._cursor: Any = None
         self._returned = 0
         self._done = False
+        self._first: list[dict] | None = self._fetch()  # errors surface here, as in pymilvus
 
     def next(self) -> list[dict]:
         """The next page of rows; an empty list once every row was returned."""
+        page, self._first = self._first, None
+        return self._fetch() if page is None else page
+
+    def close(self) -> None:
+        self._done = True
+        self._first = None
+
+    def _fetch(self) -> list[dict]:
         wanted = self._batch_size
         if self._limit != UNLIMITED:
             wanted = min(wanted, self._limit - self._returned)
@@ -107,9 +118,6 @@ class QueryIterator:
             self._cursor = rows[-1][self._pk]
         self._returned += len(rows)
         return list(rows)
-
-    def close(self) -> None:
-        self._done = True
 
 
 class SearchIterator:
@@ -154,6 +162,7 @@ class SearchIterator:
         self._pending: list[Hit] = []
         self._returned = 0
         self._done = False
+        self._first: Hits | None = self._fetch()  # errors surface here, as in pymilvus
 
     def next(self) -> SearchPage:
         """The next page of hits; empty once the search is exhausted."""
@@ -161,8 +170,8 @@ class SearchIterator:
         if self._limit != UNLIMITED:
             wanted = min(wanted, self._limit - self._returned)
         page = self._pending
-        while len(page) < wanted and not self._done:
-            hits = self._fetch()
+        while len(page) < wanted and (self._first is not None or not self._done):
+            hits, self._first = (self._fetch() if self._first is None else self._first), None
             page = page + list(self._external(hits) if self._external else hits)
         page, self._pending = page[:max(wanted, 0)], page[max(wanted, 0):]
         self._returned += len(page)
@@ -171,6 +180,7 @@ class SearchIterator:
     def close(self) -> None:
         self._done = True
         self._pending = []
+        self._first = None
 
     def _fetch(self) -> Hits:
         raw = self._call("search", **self._search, limit=self._batch_size, offset=0,
