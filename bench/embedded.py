@@ -7,6 +7,7 @@ Same data, same queries, same run:
 * exact search (FLAT index, COSINE), one query vector per call, ``limit=10``:
   no filter, a 10% filter (``category < 10``), a 1% filter (``category == 7``);
 * ``query(filter="category == 7", output_fields=["id"])``;
+* ``query_iterator(batch_size=1000, output_fields=["id"])`` walked over every row, once;
 * cold open + first search in a fresh process (library import not timed; for Lite
   this includes starting its in-process gRPC server and ``load_collection``);
 * numpy: normalised matrix @ query + argpartition, filters as precomputed masks.
@@ -56,7 +57,9 @@ TARGETS = {
     "search_vs_numpy": 2.0,        # redkite p50 / numpy p50 <= 2
     "filtered_vs_unfiltered": 1.05,  # filtered p50 / unfiltered p50 <= 1 (+5% timer noise)
     "cold_open_s": 0.2,            # cold open + first search of 100k rows
+    "query_iterator_s": 2.0,       # walk all 100k rows with query_iterator, batch 1000
 }
+ITERATOR_BATCH = 1000
 
 logging.getLogger("pymilvus").setLevel(logging.CRITICAL)
 logging.getLogger("grpc").setLevel(logging.CRITICAL)
@@ -226,8 +229,24 @@ def bench_client(kind: str, client_cls: Any, datatype: Any, path: Path, data: Da
     out["query"] = summary(times)
     out["query_rows"] = results[0] if results else None
     out["query_rows_expected"] = int(np.sum(data.category == 7))
+    out["query_iterator"] = walk_query_iterator(client)
     client.close()
     return out
+
+
+def walk_query_iterator(client: Any) -> dict:
+    """Time one pass of query_iterator over the whole collection; check every row once."""
+    t0 = time.perf_counter()
+    iterator = client.query_iterator(COLLECTION, batch_size=ITERATOR_BATCH, output_fields=["id"])
+    seen: list[int] = []
+    while True:
+        page = iterator.next()
+        if not page:
+            break
+        seen.extend(int(row["id"]) for row in page)
+    iterator.close()
+    return {"seconds": time.perf_counter() - t0, "rows": len(seen),
+            "unique": len(set(seen)), "ordered": seen == sorted(seen)}
 
 
 COLD_SCRIPT = r"""
@@ -310,6 +329,8 @@ def build_table(res: dict) -> list[str]:
         rows.append((f"search p99 ms [{label}]", lambda s, k=key: cell(s, "search", k, "p99_ms")))
         rows.append((f"recall@10 [{label}]", lambda s, k=key: cell(s, "recall_at_10", k)))
     rows.append((f"query p50 ms [{QUERY_FILTER}]", lambda s: cell(s, "query", "p50_ms")))
+    rows.append((f"query_iterator s [all rows, batch {ITERATOR_BATCH}]",
+                 lambda s: cell(s, "query_iterator", "seconds")))
     rows.append(("cold open+1st search s", lambda s: cell(s, "cold_open", "median_s")))
     rows.append(("flush s (after insert)", lambda s: cell(s, "flush_s")))
     rows.append(("index", lambda s: (f"{get(systems.get(s), 'index', 'index_type')}/"
@@ -343,6 +364,8 @@ def evaluate(res: dict) -> tuple[dict, list[tuple[str, str, str]]]:
             add(f"search p50 lite/redkite [{key}]", v, f">= {t:g}x", v >= t)
         v = lite["query"]["p50_ms"] / rk["query"]["p50_ms"]
         add("query p50 lite/redkite", v, "info", None)
+        v = lite["query_iterator"]["seconds"] / rk["query_iterator"]["seconds"]
+        add("query_iterator lite/redkite", v, "info", None)
     else:
         add("insert rows/s redkite/lite", None, f">= {TARGETS['insert_vs_lite']:g}x", None)
         add("search p50 lite/redkite [none]", None, f">= {TARGETS['search_vs_lite']:g}x", None)
@@ -369,6 +392,11 @@ def evaluate(res: dict) -> tuple[dict, list[tuple[str, str, str]]]:
         for key in FILTERS:
             r = rk["recall_at_10"][key]
             add(f"redkite recall@10 vs numpy [{key}]", r, ">= 0.99 (exact search)", r >= 0.99)
+        walk = rk["query_iterator"]
+        t = TARGETS["query_iterator_s"]
+        add(f"redkite query_iterator s{note}", walk["seconds"], f"<= {t:g}s, every row once",
+            walk["seconds"] <= t and walk["rows"] == walk["unique"] == res["params"]["rows"]
+            and walk["ordered"])
     else:
         add("redkite filtered/unfiltered p50", None, "<= 1", None)
         add("redkite cold open + first search s", None, f"<= {TARGETS['cold_open_s']:g}s", None)

@@ -5,13 +5,14 @@ database file (``MilvusClient("./app.db")``).
 """
 
 from .client import MilvusClient
+from .client.search_requests import AnnSearchRequest, RRFRanker, WeightedRanker
 from .errors import (
     CollectionNotExistException, DataNotMatchException, DatabaseLockedError, ErrorCode,
     FieldNotExistException, FilterSyntaxError, MilvusException, ParamError,
     PartitionNotExistException, PrimaryKeyException, StorageCorruptedError,
 )
 from .index_params import IndexParams
-from .results import Hit, Hits, SearchResult
+from .results import Hit, Hits, SearchPage, SearchResult
 from .schema import CollectionSchema, FieldSchema, Function
 from .types import ConsistencyLevel, DataType, FunctionType, IndexState, LoadState
 
@@ -20,7 +21,8 @@ __version__ = "0.1.0"
 __all__ = [
     "MilvusClient", "DataType", "FieldSchema", "CollectionSchema", "Function", "FunctionType",
     "IndexParams", "LoadState", "ConsistencyLevel", "IndexState", "Hit", "Hits",
-    "SearchResult", "MilvusException", "ParamError", "DataNotMatchException",
+    "SearchResult", "SearchPage", "AnnSearchRequest", "RRFRanker", "WeightedRanker",
+    "MilvusException", "ParamError", "DataNotMatchException",
     "PrimaryKeyException", "CollectionNotExistException", "PartitionNotExistException",
     "FieldNotExistException", "FilterSyntaxError", "DatabaseLockedError",
     "StorageCorruptedError", "ErrorCode", "__version__",

@@ -87,3 +87,28 @@ class SearchResult(list):
 
     def __str__(self) -> str:
         return f"data: {[list(h) for h in self]}"
+
+
+class SearchPage(list):
+    """One page of ``search_iterator().next()``: its :class:`Hit` objects, best first
+    (pymilvus's SearchPage: ``ids()`` and ``distances()`` are methods). Empty when the
+    iterator is exhausted."""
+
+    def __init__(self, hits: Iterable[Hit] = (), session_ts: int = 0) -> None:
+        super().__init__(hits)
+        self._session_ts = session_ts
+
+    def ids(self) -> list:
+        return [hit.id for hit in self]
+
+    def distances(self) -> list[float]:
+        return [hit.distance for hit in self]
+
+    def get_res(self) -> list[list[Hit]]:
+        return [list(self)] if self else []
+
+    def get_session_ts(self) -> int:
+        return self._session_ts
+
+    def __str__(self) -> str:
+        return str([str(hit) for hit in self[:10]])

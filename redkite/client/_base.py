@@ -13,10 +13,13 @@ import numpy as np
 from ..errors import ParamError, PrimaryKeyException
 from ..index_params import IndexParams
 from ..results import ExtraList, Hits, OmitZeroDict, SearchResult
-from ..schema import CollectionSchema
-from ..types import ConsistencyLevel, DataType
+from ..schema import CollectionSchema, Function
+from ..types import ConsistencyLevel, DataType, FunctionType
+from .search_requests import AnnSearchRequest, BaseRanker
 
 CONSISTENCY_NAMES = {level.name for level in ConsistencyLevel}
+GROUPING_KEYS = ("group_by_field", "group_size", "strict_group_size")
+SEARCH_OPTION_KEYS = ("offset", "round_decimal", *GROUPING_KEYS)
 
 
 def reject_unknown(method: str, kwargs: dict, allowed: Iterable[str] = ()) -> dict:
@@ -157,13 +160,94 @@ def split_search_params(search_params: dict | None) -> tuple[str | None, dict, d
     params = dict(search_params.get("params") or {})
     metric = search_params.get("metric_type") or params.pop("metric_type", None)
     others = {k: v for k, v in search_params.items() if k not in ("params", "metric_type")}
-    extra = {k: others.pop(k) for k in ("offset", "round_decimal") if k in others}
+    extra = {k: others.pop(k) for k in SEARCH_OPTION_KEYS if k in others}
     for key, value in others.items():
         if key in params and params[key] != value:
             raise ParamError(f"ambiguous search parameter {key!r}: given twice with different "
                              "values")
         params[key] = value
     return metric, params, extra
+
+
+def search_arguments(collection_name: str, data: Any, filter: str, limit: int,
+                     output_fields: list[str] | None, search_params: dict | None,
+                     partition_names: list[str] | None, anns_field: str | None,
+                     kwargs: dict) -> dict:
+    """The engine's ``search`` arguments from MilvusClient.search's.
+
+    ``offset``, ``round_decimal`` and the grouping options may be keyword arguments or
+    top-level keys of ``search_params`` (as pymilvus allows), not both.
+    """
+    check_consistency(kwargs.get("consistency_level"))
+    metric, params, extra = split_search_params(search_params)
+    options = {}
+    for key in SEARCH_OPTION_KEYS:
+        if key in kwargs and key in extra:
+            raise ParamError(f"Provide {key} both in kwargs and param, expect just one")
+        options[key] = kwargs.get(key, extra.get(key))
+    return {"collection_name": check_name(collection_name), "data": search_vectors(data),
+            "anns_field": anns_field, "limit": limit, "offset": options["offset"] or 0,
+            "filter": filter or "", "filter_params": kwargs.get("filter_params"),
+            "output_fields": output_fields, "metric_type": metric, "params": params,
+            "partition_names": partition_names,
+            "round_decimal": -1 if options["round_decimal"] is None else options["round_decimal"],
+            **{key: options[key] for key in GROUPING_KEYS}}
+
+
+def hybrid_arguments(collection_name: str, reqs: Any, ranker: Any, limit: int,
+                     output_fields: list[str] | None, partition_names: list[str] | None,
+                     kwargs: dict) -> dict:
+    """The engine's ``hybrid_search`` arguments from MilvusClient.hybrid_search's."""
+    check_consistency(kwargs.get("consistency_level"))
+    if not isinstance(reqs, (list, tuple)) or not all(
+            isinstance(req, AnnSearchRequest) for req in reqs):
+        raise ParamError("hybrid_search: reqs must be a list of AnnSearchRequest (from "
+                         "redkite import AnnSearchRequest)")
+    round_decimal = kwargs.get("round_decimal", -1)
+    return {"collection_name": check_name(collection_name),
+            "requests": [ann_request(req) for req in reqs],
+            "ranker": ranker_description(ranker), "limit": limit,
+            "offset": kwargs.get("offset", 0) or 0, "output_fields": output_fields,
+            "partition_names": partition_names,
+            "round_decimal": -1 if round_decimal is None else round_decimal}
+
+
+def ann_request(req: AnnSearchRequest) -> dict:
+    metric, params, extra = split_search_params(req.param)
+    if extra:
+        raise ParamError(f"AnnSearchRequest param: {sorted(extra)} apply to the whole "
+                         "hybrid_search (pass them to hybrid_search), not to one request")
+    return {"data": search_vectors(req.data), "anns_field": req.anns_field,
+            "limit": req.limit, "filter": req.expr or "", "filter_params": req.expr_params,
+            "metric_type": metric, "params": params}
+
+
+def ranker_description(ranker: Any) -> dict:
+    """``{'strategy', 'params'}`` of an RRFRanker / WeightedRanker / RERANK Function."""
+    if isinstance(ranker, BaseRanker):
+        return ranker.dict()
+    if isinstance(ranker, Function):
+        return _function_ranker(ranker)
+    raise ParamError(f"The hybrid search rerank must be a Function or a Ranker "
+                     f"(RRFRanker, WeightedRanker), got {type(ranker).__name__}")
+
+
+def _function_ranker(function: Function) -> dict:
+    if function.function_type != FunctionType.RERANK:
+        raise ParamError(f"ranker Function {function.name!r} must have function_type "
+                         f"FunctionType.RERANK, got {function.function_type.name}")
+    if function.input_field_names:
+        raise ParamError(f"ranker Function {function.name!r}: the rrf and weighted rerankers "
+                         f"take no input fields, got {function.input_field_names}")
+    params = dict(function.params or {})
+    kind = params.pop("reranker", None)
+    if kind == "rrf":
+        return {"strategy": "rrf", "params": params}
+    if kind == "weighted":
+        params.setdefault("norm_score", False)  # Milvus's default for the Function form
+        return {"strategy": "weighted", "params": params}
+    raise ParamError(f"ranker Function {function.name!r}: reranker {kind!r} is not supported "
+                     "by redkite (supported: 'rrf', 'weighted')")
 
 
 def decode_search(raw: dict) -> SearchResult:

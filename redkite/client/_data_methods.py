@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import ParamError
 from ..index_params import IndexParams
-from ..results import ExtraList, OmitZeroDict, SearchResult
+from ..results import ExtraList, Hits, OmitZeroDict, SearchResult
+from ..schema import Function
 from . import _base as base
+from ._iterators import UNLIMITED, QueryIterator, SearchIterator
+from .search_requests import AnnSearchRequest, BaseRanker
 
 QUERY_KWARGS = ("limit", "offset", "filter_params", "consistency_level")
-SEARCH_KWARGS = ("offset", "round_decimal", "filter_params", "consistency_level")
+SEARCH_KWARGS = ("offset", "round_decimal", "filter_params", "consistency_level",
+                 *base.GROUPING_KEYS)
+HYBRID_KWARGS = ("offset", "round_decimal", "consistency_level")
+QUERY_ITERATOR_KWARGS = ("offset", "filter_params", "consistency_level")
+SEARCH_ITERATOR_KWARGS = ("offset", "filter_params", "consistency_level")
 
 
 class DataMethods:
@@ -85,19 +92,68 @@ class DataMethods:
                search_params: dict | None = None, timeout: float | None = None,
                partition_names: list[str] | None = None, anns_field: str | None = None,
                **kwargs: Any) -> SearchResult:
+        """Top ``limit`` hits per query vector. ``search_params={"params": {"radius": r,
+        "range_filter": f}}`` makes it a range search; ``group_by_field`` (with
+        ``group_size``, ``strict_group_size``) returns ``limit`` groups of hits."""
         base.reject_unknown("search", kwargs, SEARCH_KWARGS)
-        base.check_consistency(kwargs.get("consistency_level"))
-        metric, params, extra = base.split_search_params(search_params)
-        offset = kwargs.get("offset", extra.get("offset", 0))
-        raw = self._db_call("search", collection_name=base.check_name(collection_name),
-                            data=base.search_vectors(data), anns_field=anns_field, limit=limit,
-                            offset=offset, filter=filter or "",
-                            filter_params=kwargs.get("filter_params"),
-                            output_fields=output_fields, metric_type=metric, params=params,
-                            partition_names=partition_names,
-                            round_decimal=kwargs.get("round_decimal",
-                                                     extra.get("round_decimal", -1)))
+        raw = self._db_call("search", **base.search_arguments(
+            collection_name, data, filter, limit, output_fields, search_params,
+            partition_names, anns_field, kwargs))
         return base.decode_search(raw)
+
+    def hybrid_search(self, collection_name: str, reqs: list[AnnSearchRequest],
+                      ranker: BaseRanker | Function, limit: int = 10,
+                      output_fields: list[str] | None = None, timeout: float | None = None,
+                      partition_names: list[str] | None = None,
+                      **kwargs: Any) -> SearchResult:
+        """Run every AnnSearchRequest and fuse their hits with ``ranker`` (RRFRanker,
+        WeightedRanker or a RERANK Function with reranker 'rrf' / 'weighted')."""
+        grouping = sorted(set(kwargs) & set(base.GROUPING_KEYS))
+        if grouping:
+            raise ParamError(f"hybrid_search: {grouping} are not supported by redkite "
+                             "(group a single-vector search with search(group_by_field=...))")
+        base.reject_unknown("hybrid_search", kwargs, HYBRID_KWARGS)
+        raw = self._db_call("hybrid_search", **base.hybrid_arguments(
+            collection_name, reqs, ranker, limit, output_fields, partition_names, kwargs))
+        return base.decode_search(raw)
+
+    # ---- iterators -----------------------------------------------------------------------
+    def query_iterator(self, collection_name: str, batch_size: int | None = 1000,
+                       limit: int | None = UNLIMITED, filter: str | None = "",
+                       output_fields: list[str] | None = None,
+                       partition_names: list[str] | None = None,
+                       timeout: float | None = None, **kwargs: Any) -> QueryIterator:
+        """Rows matching ``filter`` in primary-key order, ``batch_size`` per ``next()``
+        (an empty list when done). Without ``output_fields`` rows carry the pk only."""
+        base.reject_unknown("query_iterator", kwargs, QUERY_ITERATOR_KWARGS)
+        base.check_consistency(kwargs.get("consistency_level"))
+        return QueryIterator(self._pinned_call(), collection_name, batch_size, limit, filter,
+                             output_fields, partition_names, kwargs)
+
+    def search_iterator(self, collection_name: str, data: list | Any,
+                        batch_size: int | None = 1000, filter: str | None = None,
+                        limit: int | None = UNLIMITED, output_fields: list[str] | None = None,
+                        search_params: dict | None = None, timeout: float | None = None,
+                        partition_names: list[str] | None = None,
+                        anns_field: str | None = None, round_decimal: int = -1, *,
+                        external_filter_func: Callable[[Hits], Any] | None = None,
+                        **kwargs: Any) -> SearchIterator:
+        """One query vector's hits, closest first, ``batch_size`` per ``next()`` (an empty
+        page when done); every hit once."""
+        base.reject_unknown("search_iterator", kwargs, SEARCH_ITERATOR_KWARGS)
+        base.check_consistency(kwargs.get("consistency_level"))
+        return SearchIterator(self._pinned_call(), collection_name, data, batch_size, filter,
+                              limit, output_fields, search_params, partition_names,
+                              anns_field, round_decimal, external_filter_func, kwargs)
+
+    def _pinned_call(self) -> Callable[..., Any]:
+        """Transport calls bound to the current database (an iterator keeps reading the
+        database it was opened on)."""
+        transport, db_name = self._transport, self._db_name or None
+
+        def call(operation: str, **arguments: Any) -> Any:
+            return transport.call(operation, db_name=db_name, **arguments)
+        return call
 
     # ---- partitions ----------------------------------------------------------------------
     def create_partition(self, collection_name: str, partition_name: str,

@@ -15,16 +15,25 @@ from ..errors import (
     ParamError,
 )
 from ..schema import DYNAMIC_FIELD
+from ..search_options import check_round_decimal, round_distances
 from ..types import DataType
-from ..vectors import layout_of, parse_queries, present_vectors
-from .exec.search import search_views
+from ..vectors import VectorLayout, layout_of, parse_queries, present_vectors
+from .exec.grouping import Grouping, grouped_search_views, parse_grouping
+from .exec.pk_scan import first_by_pk
+from .exec.range_search import DistanceRange, range_search_views, take_range
+from .exec.rankers import descending, fuse, fused_order, parse_ranker
+from .exec.search import Candidates, search_views
 from .expr import compile_filter
 from .storage.sparse_rows import SparseRows
 
 MAX_TOPK = 16384
+MAX_HYBRID_REQUESTS = 1024
 COUNT_STAR = "count(*)"
 # index type -> search parameters it accepts (sparse fields also take drop_ratio_search = 0)
 _SEARCH_PARAMS = {"AUTOINDEX": {"level"}, "SPARSE_INVERTED_INDEX": set()}
+_HYBRID_REQUEST_KEYS = {"data", "anns_field", "limit", "filter", "filter_params",
+                        "metric_type", "params"}
+_KEY_SHIFT = 40  # a hybrid candidate's key: view index << 40 | row
 
 
 @dataclass
@@ -43,6 +52,20 @@ class OutputPlan:
         table = present_vectors(table, self.vector_layouts, wrap_bytes)
         sparse = [n for n, layout in self.vector_layouts.items() if layout.is_sparse]
         return table_to_rows(table, self.json_columns, self.dynamic_keys, sparse)
+
+
+@dataclass
+class SearchLeg:
+    """One vector search, checked: the field, metric, query matrix and distance band."""
+
+    field: str
+    metric: str
+    queries: np.ndarray | SparseRows
+    layout: VectorLayout
+    band: DistanceRange | None = None
+    limit: int = 10
+    filter: str = ""
+    filter_params: dict | None = None
 
 
 @dataclass
@@ -109,9 +132,9 @@ class ReadMixin:
         if dynamic_keys:
             columns.append(DYNAMIC_FIELD)
         json_columns = [f.name for f in schema.fields if f.dtype == DataType.JSON]
+        pk_requested = meta.primary.name in requested or "*" in requested
         layouts = {f.name: layout_of(f) for f in schema.fields
                    if f.is_vector and f.name in columns}
-        pk_requested = meta.primary.name in requested or "*" in requested
         return OutputPlan(columns, json_columns, dynamic_keys or False,
                           pk_requested=pk_requested, vector_layouts=layouts)
 
@@ -119,7 +142,10 @@ class ReadMixin:
     def query(self, db_name: str | None, collection_name: str, filter: str = "",
               output_fields: Sequence[str] | None = None, limit: int | None = None,
               offset: int = 0, partition_names: Sequence[str] | None = None,
-              filter_params: dict | None = None, ids: Any = None) -> list[dict]:
+              filter_params: dict | None = None, ids: Any = None,
+              pk_after: Any = None) -> list[dict]:
+        """Rows in primary-key order; ``pk_after`` keeps only pks greater than it (the
+        cursor of query_iterator)."""
         collection = self._get(db_name, collection_name,
                                CollectionNotExistException if ids is None
                                else DescribeCollectionException)
@@ -141,10 +167,14 @@ class ReadMixin:
                      for m, v in zip(masks, views)]
         if plan.count_only:
             return [{COUNT_STAR: int(sum(int(np.count_nonzero(m)) for m in masks))}]
-        table = _gather(views, masks, plan.columns)
-        table = _order_by_pk(table, meta.primary.name)
-        if offset or limit is not None:
-            table = table.slice(offset, limit if limit is not None else None)
+        if limit is None and pk_after is None:
+            table = _order_by_pk(_gather(views, masks, plan.columns), meta.primary.name)
+            table = table.slice(offset) if offset else table
+        else:
+            after = None if pk_after is None else _pk_value(meta.primary, pk_after)
+            view_index, rows = first_by_pk(views, masks, meta.primary.name, after,
+                                           None if limit is None else offset + limit)
+            table = _take_in_order(views, view_index[offset:], rows[offset:], plan.columns)
         return plan.rows(table, wrap_bytes=True)
 
     # ---- search --------------------------------------------------------------------------
@@ -153,33 +183,65 @@ class ReadMixin:
                filter: str = "", filter_params: dict | None = None,
                output_fields: Sequence[str] | None = None, metric_type: str | None = None,
                params: dict | None = None, partition_names: Sequence[str] | None = None,
-               round_decimal: int = -1) -> dict:
+               round_decimal: int = -1, group_by_field: str | None = None,
+               group_size: int | None = None, strict_group_size: bool | None = None) -> dict:
+        """Top ``limit`` hits per query vector; a range search when ``params`` holds
+        ``radius``; ``limit`` groups of hits with ``group_by_field``."""
         collection = self._get(db_name, collection_name)
         meta = collection.meta
         self._require_loaded(collection, partition_names)
-        field = _anns_field(meta, anns_field)
-        layout = layout_of(field)
-        index = meta.index_for_field(field.name)
-        metric = _search_metric(index.metric_type, metric_type)
-        _check_search_params(index.index_type, params or {}, layout.is_sparse)
+        leg = _search_leg(meta, data, anns_field, metric_type, params)
+        grouping = parse_grouping(meta.schema, group_by_field, group_size, strict_group_size)
         limit, offset = _check_window(limit, offset, "search")
-        if limit is None:
-            limit = 10
-        queries = parse_queries(layout, data, field.name)
-        if layout.is_sparse:
-            queries = SparseRows(*queries)
-        if len(queries) == 0:
-            raise ParamError("search needs at least one query vector")
+        limit = 10 if limit is None else limit
+        round_decimal = check_round_decimal(round_decimal)
+        plan = self._search_plan(meta, output_fields)
+        views = collection.store.snapshot(self._partition_ids(collection, partition_names))
+        masks = self._filter_masks(collection, views, filter, filter_params)
+        found = _run_leg(views, masks, leg, limit, offset, grouping)
+        hits = [self._hits(views, plan, meta.primary.name, found.view_index[q], found.row[q],
+                           found.distance[q], round_decimal)
+                for q in range(len(leg.queries))]
+        return {"pk_name": meta.primary.name, "metric_type": leg.metric, "hits": hits}
+
+    def hybrid_search(self, db_name: str | None, collection_name: str, requests: list,
+                      ranker: dict, limit: int = 10, offset: int = 0,
+                      output_fields: Sequence[str] | None = None,
+                      partition_names: Sequence[str] | None = None,
+                      round_decimal: int = -1) -> dict:
+        """Run each request (its own field, filter, params and limit) on one snapshot and
+        fuse the hits per query with ``ranker`` (see :mod:`.exec.rankers`)."""
+        collection = self._get(db_name, collection_name)
+        meta = collection.meta
+        self._require_loaded(collection, partition_names)
+        legs = _hybrid_legs(meta, requests)
+        fusion = parse_ranker(ranker, len(legs))
+        limit, offset = _check_window(limit, offset, "hybrid_search")
+        limit = 10 if limit is None else limit
+        round_decimal = check_round_decimal(round_decimal)
+        plan = self._search_plan(meta, output_fields)
+        views = collection.store.snapshot(self._partition_ids(collection, partition_names))
+        found = [_run_leg(views, self._filter_masks(collection, views, leg.filter,
+                                                    leg.filter_params), leg, leg.limit, 0, None)
+                 for leg in legs]
+        metrics = [leg.metric for leg in legs]
+        hits = []
+        for q in range(len(legs[0].queries)):
+            keys, scores = fuse(fusion, [(_keys(f.view_index[q], f.row[q]), f.distance[q])
+                                         for f in found], metrics)
+            view_index, rows = keys >> _KEY_SHIFT, keys & ((1 << _KEY_SHIFT) - 1)
+            pk_rank = _pk_rank(views, view_index, rows, meta.primary.name)
+            order = fused_order(scores, pk_rank, descending(fusion, metrics))
+            order = order[offset:offset + limit]
+            hits.append(self._hits(views, plan, meta.primary.name, view_index[order],
+                                   rows[order], scores[order], round_decimal))
+        return {"pk_name": meta.primary.name, "hits": hits}
+
+    def _search_plan(self, meta, output_fields) -> OutputPlan:
         plan = self._output_plan(meta, output_fields, default_all=False)
         if plan.count_only:
             raise ParamError("count(*) is not a valid output field for search")
-        views = collection.store.snapshot(self._partition_ids(collection, partition_names))
-        masks = self._filter_masks(collection, views, filter, filter_params)
-        found = search_views(views, masks, field.name, queries, metric, limit + offset, layout)
-        hits = [self._hits(views, plan, meta.primary.name, found.view_index[q][offset:],
-                           found.row[q][offset:], found.distance[q][offset:], round_decimal)
-                for q in range(len(queries))]
-        return {"pk_name": meta.primary.name, "hits": hits}
+        return plan
 
     def _hits(self, views, plan: OutputPlan, pk_name: str, view_index: np.ndarray,
               rows: np.ndarray, distances: np.ndarray, round_decimal: int) -> SearchHits:
@@ -191,9 +253,7 @@ class ReadMixin:
         if not plan.pk_requested:
             for entity in entities:
                 del entity[pk_name]
-        if round_decimal is not None and round_decimal >= 0:
-            distances = np.round(distances.astype(np.float64), round_decimal)
-        return SearchHits(ids, distances.tolist(), entities)
+        return SearchHits(ids, round_distances(distances, round_decimal).tolist(), entities)
 
 
 def _check_window(limit: Any, offset: Any, what: str) -> tuple[int | None, int]:
@@ -209,6 +269,98 @@ def _check_window(limit: Any, offset: Any, what: str) -> tuple[int | None, int]:
         raise ParamError(f"{what}: limit + offset must be at most {MAX_TOPK}, got "
                          f"{(limit or 0) + offset}")
     return (None if limit is None else int(limit)), int(offset)
+
+
+def _search_leg(meta, data: Any, anns_field: str | None, metric_type: str | None,
+                params: Any) -> SearchLeg:
+    """Check the vector half of a search: field, metric, params (range bounds taken out),
+    query vectors."""
+    field = _anns_field(meta, anns_field)
+    index = meta.index_for_field(field.name)
+    metric = _search_metric(index.metric_type, metric_type)
+    if params is not None and not isinstance(params, dict):
+        raise ParamError(f"search params must be a dict, got {type(params).__name__}")
+    params = dict(params or {})
+    band = take_range(params, metric)
+    layout = layout_of(field)
+    _check_search_params(index.index_type, params, layout.is_sparse)
+    queries = parse_queries(layout, data, field.name)
+    if layout.is_sparse:
+        queries = SparseRows(*queries)
+    if len(queries) == 0:
+        raise ParamError("search needs at least one query vector")
+    return SearchLeg(field.name, metric, queries, layout, band)
+
+
+def _hybrid_legs(meta, requests: Any) -> list[SearchLeg]:
+    if not isinstance(requests, (list, tuple)) or not requests:
+        raise ParamError("hybrid_search needs a non-empty list of AnnSearchRequest")
+    if len(requests) > MAX_HYBRID_REQUESTS:
+        raise ParamError(f"hybrid_search takes at most {MAX_HYBRID_REQUESTS} requests, got "
+                         f"{len(requests)}")
+    legs = []
+    for position, request in enumerate(requests):
+        unknown = sorted(set(request) - _HYBRID_REQUEST_KEYS)
+        if unknown:
+            raise ParamError(f"hybrid_search request {position}: unknown key(s) {unknown}")
+        leg = _search_leg(meta, request.get("data"), request.get("anns_field"),
+                          request.get("metric_type"), request.get("params"))
+        leg.limit = request.get("limit")
+        if isinstance(leg.limit, bool) or not isinstance(leg.limit, (int, np.integer)) or not (
+                1 <= leg.limit <= MAX_TOPK):
+            raise ParamError(f"hybrid_search request {position}: limit must be an int in "
+                             f"[1, {MAX_TOPK}], got {leg.limit!r}")
+        leg.filter = request.get("filter") or ""
+        if not isinstance(leg.filter, str):
+            raise ParamError(f"hybrid_search request {position}: filter must be a string, "
+                             f"got {type(leg.filter).__name__}")
+        leg.filter_params = request.get("filter_params")
+        legs.append(leg)
+    sizes = sorted({len(leg.queries) for leg in legs})
+    if len(sizes) > 1:
+        raise ParamError(f"hybrid_search: every request needs the same number of query "
+                         f"vectors, got {[len(leg.queries) for leg in legs]}")
+    return legs
+
+
+def _run_leg(views, masks, leg: SearchLeg, limit: int, offset: int,
+             grouping: Grouping | None) -> Candidates:
+    """Hits of one leg per query, after ``offset`` (hits, or groups when grouping)."""
+    if grouping is not None:
+        return grouped_search_views(views, masks, leg.field, leg.queries, leg.metric, grouping,
+                                    limit, offset, leg.band, leg.layout)
+    if leg.band is not None:
+        found = range_search_views(views, masks, leg.field, leg.queries, leg.metric, leg.band,
+                                   limit + offset, leg.layout)
+    else:
+        found = search_views(views, masks, leg.field, leg.queries, leg.metric, limit + offset,
+                             leg.layout)
+    if offset:
+        found = Candidates([v[offset:] for v in found.view_index],
+                           [r[offset:] for r in found.row],
+                           [d[offset:] for d in found.distance])
+    return found
+
+
+def _keys(view_index: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    return (view_index.astype(np.int64) << _KEY_SHIFT) | rows.astype(np.int64)
+
+
+def _pk_rank(views, view_index: np.ndarray, rows: np.ndarray, pk_name: str) -> np.ndarray:
+    """For each hit, the rank of its primary key among the hits' keys (ties break by pk)."""
+    if len(rows) == 0:
+        return np.zeros(0, np.int64)
+    pks = _take_in_order(views, view_index, rows, [pk_name]).column(pk_name)
+    rank = np.empty(len(rows), np.int64)
+    rank[pc.sort_indices(pks).to_numpy()] = np.arange(len(rows))
+    return rank
+
+
+def _pk_value(primary, value: Any) -> Any:
+    from .dml import pk_array
+    if isinstance(value, (list, tuple, np.ndarray)):
+        raise ParamError(f"pk_after must be one primary key value, got {value!r}")
+    return pk_array(primary, value).to_pylist()[0]
 
 
 def _anns_field(meta, anns_field: str | None):
@@ -277,6 +429,8 @@ def _order_by_pk(table: pa.Table, pk_name: str) -> pa.Table:
 def _take_in_order(views, view_index: np.ndarray, rows: np.ndarray,
                    columns: list[str]) -> pa.Table:
     """Gather rows from several views, keeping the hit order."""
+    if len(rows) == 0:
+        return views[0].table.select(columns).slice(0, 0) if views else _empty(columns)
     parts, order = [], []
     for index in np.unique(view_index):
         where = np.flatnonzero(view_index == index)

@@ -3,24 +3,14 @@ hybrid_search (RRF / weighted), round_decimal, query_iterator."""
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
-import pytest
 
 from . import helpers as H
 from .helpers import capture, norm_search, plain
 
 N = 60
-
-# Features of the search issue (#3): expected to fail on redkite until it lands; strict,
-# so each one is noticed the day it starts passing.
-PENDING_SEARCH_ISSUE = pytest.mark.xfail(
-    os.environ.get("REDKITE_CONFORMANCE_SELFTEST") != "1", strict=True,
-    reason="arrives with the search issue (#3): group_by, range search, hybrid search, "
-           "iterators")
-
 
 def _lib(client):
     return sys.modules[type(client).__module__.split(".")[0]]
@@ -73,7 +63,6 @@ def scenario_group_by(client, name):
     return {"hits": hits, "distinct_groups": len({h["entity"]["g"] for h in hits[0]})}
 
 
-@PENDING_SEARCH_ISSUE
 def test_group_by_field(pair):
     lite, _ = pair.run(scenario_group_by)
     assert lite["distinct_groups"] == 3
@@ -88,7 +77,6 @@ def scenario_range_search(client, name):
     return {"l2": norm_search(l2, metric="L2"), "ip": norm_search(ip, metric="IP")}
 
 
-@PENDING_SEARCH_ISSUE
 def test_range_search(pair):
     lite, _ = pair.run(scenario_range_search)
     assert all(0.1 <= h["distance"] < 0.3 for h in lite["l2"][0])
@@ -111,7 +99,6 @@ def scenario_hybrid(client, name):
     }
 
 
-@PENDING_SEARCH_ISSUE
 def test_hybrid_search(pair):
     pair.run(scenario_hybrid)
 
@@ -144,7 +131,6 @@ def scenario_query_iterator(client, name):
             "unique": len(flat) == len(set(flat))}
 
 
-@PENDING_SEARCH_ISSUE
 def test_query_iterator(pair):
     lite, _ = pair.run(scenario_query_iterator)
     assert lite["ids"] == [i for i in range(N) if i % 4 != 3]

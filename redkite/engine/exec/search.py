@@ -179,3 +179,10 @@ def _merge(per_view: list, nq: int, k: int, metric: str) -> Candidates:
         out.row.append(rows[q, best[q]][keep])
         out.distance.append(picked_scores[q][keep].astype(np.float32))
     return out
+
+
+def score_rows(scorer, view: SegmentView, rows: np.ndarray) -> np.ndarray:
+    """Scores (queries x ``len(rows)``) of rows ``rows`` of ``view``, every one computed
+    (no top-k): the exhaustive paths (range, grouping) rank them themselves. ``scorer``
+    comes from :func:`make_scorer`."""
+    return scorer(view, rows)
