@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.embedded
+	$(PY) -m bench.search
 
 clean:
 	rm -rf $(VENV) demo.db .pytest_cache .hypothesis bench/results

@@ -32,7 +32,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -40,16 +40,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # `python bench/embedded.py` puts bench/ first, not the repo
     sys.path.insert(0, str(REPO))
 
+from bench.common import (  # noqa: E402
+    FILTERS, LIMIT, METRIC, fmt, get, recall, summary, timed_loop, timed_variants,
+)
+
 COLLECTION = "bench"
-METRIC = "COSINE"
-LIMIT = 10
 BATCH = 1000
 TAGS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
-FILTERS = {  # name -> (filter expression, numpy mask builder)
-    "none": ("", None),
-    "cat_lt_10": ("category < 10", lambda cat: cat < 10),
-    "cat_eq_7": ("category == 7", lambda cat: cat == 7),
-}
 QUERY_FILTER = "category == 7"
 TARGETS = {
     "insert_vs_lite": 10.0,        # redkite rows/s >= 10x lite
@@ -92,52 +89,6 @@ class Data:
 # ------------------------------------------------------------------------ helpers
 
 
-def pct(samples: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(samples), q)) if samples else float("nan")
-
-
-def summary(samples: list[float]) -> dict:
-    return {"n": len(samples), "p50_ms": pct(samples, 50) * 1e3, "p99_ms": pct(samples, 99) * 1e3,
-            "mean_ms": (statistics.fmean(samples) * 1e3) if samples else float("nan")}
-
-
-def timed_loop(fn: Callable[[int], Any], n: int, budget_s: float, warmup: int = 3) -> tuple[list[float], list[Any]]:
-    for i in range(min(warmup, n)):
-        fn(i)
-    times, results = [], []
-    t_start = time.perf_counter()
-    for i in range(n):
-        t0 = time.perf_counter()
-        r = fn(i)
-        times.append(time.perf_counter() - t0)
-        results.append(r)
-        if time.perf_counter() - t_start > budget_s and len(times) >= 20:
-            break
-    return times, results
-
-
-def timed_variants(fns: dict[str, Callable[[int], Any]], n: int, budget_s: float,
-                   warmup: int = 3) -> dict[str, tuple[list[float], list[Any]]]:
-    """Time several variants on the same query i back to back (rotating the order), so
-    background noise hits every variant alike and their ratios stay meaningful."""
-    keys = list(fns)
-    for i in range(min(warmup, n)):
-        for k in keys:
-            fns[k](i)
-    out: dict[str, tuple[list[float], list[Any]]] = {k: ([], []) for k in keys}
-    t_start = time.perf_counter()
-    for i in range(n):
-        for j in range(len(keys)):
-            k = keys[(i + j) % len(keys)]
-            t0 = time.perf_counter()
-            r = fns[k](i)
-            out[k][0].append(time.perf_counter() - t0)
-            out[k][1].append(r)
-        if time.perf_counter() - t_start > budget_s * len(keys) and i >= 20:
-            break
-    return out
-
-
 def numpy_topk(data: Data, q: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     qn = q / np.linalg.norm(q)
     scores = data.normed @ qn
@@ -146,15 +97,6 @@ def numpy_topk(data: Data, q: np.ndarray, mask: np.ndarray | None) -> np.ndarray
     k = min(LIMIT, scores.shape[0] - 1)
     idx = np.argpartition(-scores, k)[:LIMIT]
     return idx[np.argsort(-scores[idx])]
-
-
-def recall(got: list[list[int]], truth: list[np.ndarray]) -> float:
-    vals = []
-    for g, t in zip(got, truth):
-        t = set(int(x) for x in t)
-        if t:
-            vals.append(len(set(g) & t) / len(t))
-    return float(np.mean(vals)) if vals else float("nan")
 
 
 # ------------------------------------------------------------------------- numpy
@@ -290,26 +232,6 @@ def cold_open(kind: str, path: Path, dim: int, repeats: int = 3) -> dict:
 
 
 # ---------------------------------------------------------------------- reporting
-
-
-def fmt(x: Any, unit: str = "") -> str:
-    if x is None or (isinstance(x, float) and np.isnan(x)):
-        return "-"
-    if isinstance(x, str):
-        return x
-    if abs(x) >= 1000:
-        return f"{x:,.0f}{unit}"
-    if abs(x) >= 10:
-        return f"{x:.1f}{unit}"
-    return f"{x:.3f}{unit}"
-
-
-def get(d: dict | None, *keys: str) -> Any:
-    for k in keys:
-        if not isinstance(d, dict) or k not in d:
-            return None
-        d = d[k]
-    return d
 
 
 def build_table(res: dict) -> list[str]:
