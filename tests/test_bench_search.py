@@ -1,5 +1,5 @@
 """The ANN benchmark harness (bench/search.py): ground truth, both sides end to end on a
-tiny FLAT collection, and the report when redkite cannot build the requested index."""
+tiny FLAT collection, and the report when redkite rejects the requested index."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def test_both_sides_build_and_serve_with_exact_recall(work):
 
 def test_rejected_index_is_a_failure_row_not_a_crash(work):
     path, p = work
-    out = bs.role_redkite_build(path, params(index="HNSW"))
-    assert out["stage"] == "create_collection" and "HNSW" in out["error"]
+    out = bs.role_redkite_build(path, params(index="HNSW", m=1))  # M must be >= 2
+    assert out["stage"] == "create_collection" and "'M'" in out["error"]
     faiss_out = {"build": bs.role_faiss_build(path, p)}
     faiss_out["serve"] = bs.serve(bs.FaissSide(path, p), path, p)
     res = {"params": {**p, "index": "HNSW"},

@@ -95,7 +95,7 @@ def test_search_rejects_bad_requests(client, vectors):
         client.search("c", data=[[1.0, 2.0]])
     with pytest.raises(ParamError, match="metric type not match"):
         client.search("c", data=[vectors[0]], search_params={"metric_type": "L2"})
-    with pytest.raises(ParamError, match="do not apply"):
+    with pytest.raises(ParamError, match="does not take search parameter"):
         client.search("c", data=[vectors[0]], search_params={"params": {"nprobe": 8}})
     with pytest.raises(ParamError, match="16384"):
         client.search("c", data=[vectors[0]], limit=16000, offset=1000)

@@ -278,7 +278,8 @@ def test_concurrent_searches_agree_with_serial_ones(dense_indexes):
 
     def run(job):
         index, q, mask = job
-        return index.search(QUERIES[q:q + 1], K, {"ef": 64, "nprobe": 4}, mask)[1]
+        params = {"ef": 64} if index is hnsw else {"nprobe": 4}
+        return index.search(QUERIES[q:q + 1], K, params, mask)[1]
 
     serial = [run(job) for job in jobs]
     with ThreadPoolExecutor(4) as pool:

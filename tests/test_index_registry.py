@@ -177,9 +177,11 @@ def test_search_request_keys_pass_through():
     assert normalize_search_params("HNSW", "L2", got, limit=10) == got
 
 
-def test_search_keys_of_other_index_types_are_dropped_unknown_keys_rejected():
-    assert normalize_search_params("HNSW", "IP", {"nprobe": 10}, limit=10) == {"ef": 16}
-    assert normalize_search_params("FLAT", "IP", {"ef": 64, "nprobe": 4}, limit=10) == {}
+def test_search_keys_of_other_index_types_and_unknown_keys_are_rejected():
+    with pytest.raises(ParamError, match="'nprobe' \\(it belongs to other index types\\)"):
+        normalize_search_params("HNSW", "IP", {"nprobe": 10}, limit=10)
+    with pytest.raises(ParamError, match="'ef'"):
+        normalize_search_params("FLAT", "IP", {"ef": 64}, limit=10)
     with pytest.raises(ParamError, match="'efSearch'"):
         normalize_search_params("HNSW", "IP", {"efSearch": 10}, limit=10)
 

@@ -181,7 +181,7 @@ def test_sparse_index_build_parameters(client):
                     params={"inverted_index_algo": "DAAT_MAXSCORE"})
     client.create_collection("c", schema=schema, index_params=index)
     assert client.describe_index("c", "sp")["inverted_index_algo"] == "DAAT_MAXSCORE"
-    for params in ({"inverted_index_algo": "FAST"}, {"drop_ratio_build": 0.2}):
+    for params in ({"inverted_index_algo": "FAST"}, {"drop_ratio_build": 1.5}):
         bad = client.prepare_index_params()
         bad.add_index("sp", index_type="SPARSE_INVERTED_INDEX", metric_type="IP",
                       params=params)
@@ -421,7 +421,7 @@ def test_multi_vector_collection_searches_each_field(client):
     ("bin", [b"\x00\x00"], {"search_params": {"metric_type": "L2"}}, ParamError, "not match"),
     ("f16", [[0.5] * DIM], {"search_params": {"metric_type": "HAMMING"}}, ParamError,
      "not match"),
-    ("sp", [{1: 0.5}], {"search_params": {"params": {"drop_ratio_search": 0.2}}}, ParamError,
+    ("sp", [{1: 0.5}], {"search_params": {"params": {"drop_ratio_search": 1.2}}}, ParamError,
      "drop_ratio_search"),
     ("bin", [b"\x00\x00"], {"search_params": {"params": {"nprobe": 8}}}, ParamError,
      "nprobe"),
@@ -513,3 +513,22 @@ def test_half_precision_search_in_blocks_gives_the_same_hits(client, monkeypatch
     blocked = client.search("c", data=query, limit=10)[0]
     assert [(h["id"], h["distance"]) for h in blocked] == [(h["id"], h["distance"])
                                                           for h in whole]
+
+
+def test_sparse_drop_ratio_search_ignores_the_weakest_query_terms(tmp_path):
+    from redkite import MilvusClient as Client
+    with Client(str(tmp_path / "s.db")) as c:
+        schema = c.create_schema()
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("sp", DataType.SPARSE_FLOAT_VECTOR)
+        index = c.prepare_index_params()
+        index.add_index("sp", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
+        c.create_collection("s", schema=schema, index_params=index)
+        c.insert("s", [{"id": 1, "sp": {1: 1.0}}, {"id": 2, "sp": {2: 1.0}},
+                       {"id": 3, "sp": {3: 1.0}}])
+        query = [{1: 0.1, 2: 0.5, 3: 0.9}]
+        every = c.search("s", query, anns_field="sp", limit=3)
+        assert [h["id"] for h in every[0]] == [3, 2, 1]
+        dropped = c.search("s", query, anns_field="sp", limit=3,
+                           search_params={"params": {"drop_ratio_search": 0.5}})
+        assert [h["id"] for h in dropped[0]] == [3, 2]

@@ -13,28 +13,13 @@ from typing import Any
 
 from ..errors import ParamError
 from ..schema import CollectionSchema
-from ..types import ConsistencyLevel, DataType, LoadState
+from ..types import VECTOR_TYPES, ConsistencyLevel, DataType, LoadState
 from ..vectors import VectorLayout, layout_of
+from .index import registry as index_registry
 
 DEFAULT_DB = "default"
 DEFAULT_PARTITION = "_default"
 MAX_PARTITIONS = 1024
-_DENSE_INDEX = (("FLAT", "AUTOINDEX"), ("L2", "IP", "COSINE"), "COSINE")
-# vector type -> (index types, metrics, default metric); every index here searches exactly
-INDEX_RULES = {
-    DataType.FLOAT_VECTOR: _DENSE_INDEX,
-    DataType.FLOAT16_VECTOR: _DENSE_INDEX,
-    DataType.BFLOAT16_VECTOR: _DENSE_INDEX,
-    DataType.INT8_VECTOR: _DENSE_INDEX,
-    DataType.BINARY_VECTOR: (("BIN_FLAT", "AUTOINDEX"), ("HAMMING", "JACCARD"), "HAMMING"),
-    DataType.SPARSE_FLOAT_VECTOR: (("SPARSE_INVERTED_INDEX", "AUTOINDEX"), ("IP",), "IP"),
-}
-# index type -> build parameter -> accepted values (kept in the index's params)
-BUILD_PARAMS = {
-    "SPARSE_INVERTED_INDEX": {"inverted_index_algo": ("DAAT_MAXSCORE", "DAAT_WAND",
-                                                      "TAAT_NAIVE")},
-}
-_IGNORED_BUILD_KEYS = {"metric_type", "index_type", "mmap.enabled"}
 
 
 @dataclass
@@ -138,30 +123,15 @@ def _schema_from_json(raw: dict) -> CollectionSchema:
 
 
 def normalize_index(field_name: str, field_dtype: DataType, index_type: str,
-                    metric_type: str | None, params: dict[str, Any]) -> tuple[str, str, dict]:
-    """Validate an index request for a vector field; return (index_type, metric, params)."""
-    kind = (index_type or "AUTOINDEX").upper()
-    rules = INDEX_RULES.get(field_dtype)
-    if rules is None:
+                    metric_type: str | None, params: dict[str, Any],
+                    dim: int | None = None) -> tuple[str, str, dict]:
+    """Validate an index request for a vector field; return (index_type, metric, params).
+
+    The rules (index types per vector type, metrics, build parameters and their ranges)
+    live in :mod:`redkite.engine.index.registry`.
+    """
+    if field_dtype not in VECTOR_TYPES:
         raise ParamError(f"cannot create a vector index on field {field_name!r} of type "
                          f"{field_dtype.name}; scalar indexes are not supported yet")
-    kinds, metrics, default_metric = rules
-    if kind not in kinds:
-        raise ParamError(f"index type {kind!r} is not supported on field {field_name!r} of "
-                         f"type {field_dtype.name} by this version of redkite (supported: "
-                         f"{', '.join(kinds)})")
-    metric = (metric_type or default_metric).upper()
-    if metric not in metrics:
-        raise ParamError(f"metric type {metric_type!r} is not valid for field {field_name!r} "
-                         f"of type {field_dtype.name} (use one of {', '.join(metrics)})")
-    accepted = BUILD_PARAMS.get(kind, {})
-    unknown = sorted(set(params) - _IGNORED_BUILD_KEYS - set(accepted))
-    if unknown:
-        raise ParamError(f"index {kind} does not take the build parameter(s) {unknown}"
-                         + (f" (accepted: {sorted(accepted)})" if accepted else ""))
-    build = {key: params[key] for key in accepted if key in params}
-    for key, value in build.items():
-        if value not in accepted[key]:
-            raise ParamError(f"index {kind}: {key} must be one of {', '.join(accepted[key])}, "
-                             f"got {value!r}")
-    return kind, metric, build
+    return index_registry.normalize_index(field_name, field_dtype, index_type or None,
+                                          metric_type, params, dim=dim)

@@ -37,6 +37,7 @@ from .ddl import DdlMixin
 from .dml import DmlMixin
 from .reads import ReadMixin
 from .storage.compaction import Compactor
+from .storage.index_builder import IndexBuilder
 from .storage.manifest import read_manifest, write_manifest
 from .storage.store import CollectionStore, SegmentRecord
 from .wal import RecordKind, WriteAheadLog
@@ -81,8 +82,12 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
         except BaseException:
             _release_lock(self._lock_file)
             raise
+        self._remove_unreferenced_files(at_open=True)
         self._compactor = Compactor(self)
         self._compactor.start()
+        self._index_builder = IndexBuilder(self)
+        self._index_builder.start()
+        self._index_builder.nudge()
 
     # ---- open / replay -------------------------------------------------------------------
     def _load(self) -> None:
@@ -201,6 +206,7 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
             self._persist()
         if nudge:
             self._compactor.nudge()
+            self._index_builder.nudge()
 
     def _checkpoint_all(self) -> None:
         """Seal everything, persist, and start an empty WAL."""
@@ -223,7 +229,9 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
         }
         write_manifest(self.path, body)
 
-    def _remove_unreferenced_files(self) -> None:
+    def _remove_unreferenced_files(self, at_open: bool = False) -> None:
+        """Delete segment files no collection references. ``at_open`` no job is running,
+        so leftovers of an interrupted compaction or index build (``*.tmp``) go too."""
         root = self.path / "segments"
         if not root.exists():
             return
@@ -232,7 +240,8 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
         for directory in root.iterdir():
             keep = live.get(directory.name)
             for path in directory.iterdir():
-                if path.name in self._pending_files or path.name.endswith(".tmp"):
+                if path.name in self._pending_files or (path.name.endswith(".tmp")
+                                                        and not at_open):
                     continue  # a compaction job is writing it
                 if keep is None or path.name not in keep:
                     path.unlink(missing_ok=True)
@@ -256,6 +265,7 @@ class Database(DdlMixin, DmlMixin, ReadMixin):
 
     def close(self) -> None:
         self._compactor.stop()
+        self._index_builder.stop()
         with self._lock:
             if self._closed:
                 return

@@ -328,7 +328,7 @@ class DdlMixin:
         kind, metric, build = normalize_index(field.name, field.dtype,
                                               spec.get("index_type") or "",
                                               spec.get("metric_type") or params.get("metric_type"),
-                                              params)
+                                              params, dim=field.params.get("dim"))
         index_name = spec.get("index_name") or field.name
         validate_name(index_name, "index")
         return IndexMeta(index_name, field.name, kind, metric, build)
@@ -339,18 +339,22 @@ class DdlMixin:
             meta = collection.meta
             index = self._index_meta(meta, spec)
             current = meta.index_for_field(index.field_name)
-            if current is not None:
-                if (current.index_type, current.metric_type, current.index_name) == (
-                        index.index_type, index.metric_type, index.index_name):
-                    return
+            same = current is not None and (
+                current.index_type, current.metric_type, current.index_name) == (
+                index.index_type, index.metric_type, index.index_name)
+            if current is not None and not same:
                 raise ParamError(f"at most one distinct index is allowed per field: field "
                                  f"{index.field_name!r} already has index "
                                  f"{current.index_name!r} ({current.index_type}, "
                                  f"{current.metric_type}); drop it first")
-            if index.index_name in meta.indexes:
-                raise ParamError(f"index name {index.index_name!r} is already used")
-            meta.indexes[index.index_name] = index
-            self._persist()
+            if not same:
+                if index.index_name in meta.indexes:
+                    raise ParamError(f"index name {index.index_name!r} is already used")
+                meta.indexes[index.index_name] = index
+                self._persist()
+        # Like Milvus's create_index: return once the sealed data is indexed (the builder
+        # works in the background; growing rows are searched exactly meanwhile).
+        self._index_builder.wait(collection)
 
     def drop_index(self, db_name: str | None, name: str, index_name: str) -> None:
         with self._lock:
@@ -361,8 +365,10 @@ class DdlMixin:
             if meta.load_state == LoadState.Loaded:
                 raise ParamError(f"index {index_name!r} cannot be dropped while collection "
                                  f"{meta.name!r} is loaded: release it first")
-            del meta.indexes[index_name]
+            field_name = meta.indexes.pop(index_name).field_name
+            collection.store.detach_indexes(field_name)
             self._persist()
+            self._remove_unreferenced_files()
 
     def list_indexes(self, db_name: str | None, name: str, field_name: str = "") -> list[str]:
         meta = self._get(db_name, name).meta
@@ -374,11 +380,9 @@ class DdlMixin:
         index = collection.meta.indexes.get(index_name)
         if index is None:
             return None
-        rows = collection.store.live_rows()
         return {"index_type": index.index_type, "metric_type": index.metric_type,
                 **index.params, "field_name": index.field_name, "index_name": index.index_name,
-                "total_rows": rows, "indexed_rows": rows, "pending_index_rows": 0,
-                "state": "Finished"}
+                **self._index_builder.progress(collection, index)}
 
     # ---- aliases -------------------------------------------------------------------------
     def create_alias(self, db_name: str | None, name: str, alias: str) -> None:

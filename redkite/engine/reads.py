@@ -24,13 +24,12 @@ from .exec.range_search import DistanceRange, range_search_views, take_range
 from .exec.rankers import descending, fuse, fused_order, parse_ranker
 from .exec.search import Candidates, search_views
 from .expr import compile_filter
-from .storage.sparse_rows import SparseRows
+from .index import normalize_search_params
+from .storage.sparse_rows import SparseRows, drop_smallest
 
 MAX_TOPK = 16384
 MAX_HYBRID_REQUESTS = 1024
 COUNT_STAR = "count(*)"
-# index type -> search parameters it accepts (sparse fields also take drop_ratio_search = 0)
-_SEARCH_PARAMS = {"AUTOINDEX": {"level"}, "SPARSE_INVERTED_INDEX": set()}
 _HYBRID_REQUEST_KEYS = {"data", "anns_field", "limit", "filter", "filter_params",
                         "metric_type", "params"}
 _KEY_SHIFT = 40  # a hybrid candidate's key: view index << 40 | row
@@ -63,6 +62,7 @@ class SearchLeg:
     queries: np.ndarray | SparseRows
     layout: VectorLayout
     band: DistanceRange | None = None
+    params: dict = dataclass_field(default_factory=dict)  # the index's search parameters
     limit: int = 10
     filter: str = ""
     filter_params: dict | None = None
@@ -190,10 +190,10 @@ class ReadMixin:
         collection = self._get(db_name, collection_name)
         meta = collection.meta
         self._require_loaded(collection, partition_names)
-        leg = _search_leg(meta, data, anns_field, metric_type, params)
-        grouping = parse_grouping(meta.schema, group_by_field, group_size, strict_group_size)
         limit, offset = _check_window(limit, offset, "search")
         limit = 10 if limit is None else limit
+        leg = _search_leg(meta, data, anns_field, metric_type, params, limit + offset)
+        grouping = parse_grouping(meta.schema, group_by_field, group_size, strict_group_size)
         round_decimal = check_round_decimal(round_decimal)
         plan = self._search_plan(meta, output_fields)
         views = collection.store.snapshot(self._partition_ids(collection, partition_names))
@@ -272,9 +272,9 @@ def _check_window(limit: Any, offset: Any, what: str) -> tuple[int | None, int]:
 
 
 def _search_leg(meta, data: Any, anns_field: str | None, metric_type: str | None,
-                params: Any) -> SearchLeg:
-    """Check the vector half of a search: field, metric, params (range bounds taken out),
-    query vectors."""
+                params: Any, top_k: int) -> SearchLeg:
+    """Check the vector half of a search: field, metric, params (range bounds taken out,
+    the index's search parameters checked against ``top_k`` and defaulted), query vectors."""
     field = _anns_field(meta, anns_field)
     index = meta.index_for_field(field.name)
     metric = _search_metric(index.metric_type, metric_type)
@@ -283,13 +283,14 @@ def _search_leg(meta, data: Any, anns_field: str | None, metric_type: str | None
     params = dict(params or {})
     band = take_range(params, metric)
     layout = layout_of(field)
-    _check_search_params(index.index_type, params, layout.is_sparse)
+    params = normalize_search_params(index.index_type, metric, params, limit=top_k)
     queries = parse_queries(layout, data, field.name)
     if layout.is_sparse:
-        queries = SparseRows(*queries)
+        queries = drop_smallest(SparseRows(*queries), params.get("drop_ratio_search", 0.0))
+        params["drop_ratio_search"] = 0.0  # applied once here, for exact and indexed segments
     if len(queries) == 0:
         raise ParamError("search needs at least one query vector")
-    return SearchLeg(field.name, metric, queries, layout, band)
+    return SearchLeg(field.name, metric, queries, layout, band, params=params)
 
 
 def _hybrid_legs(meta, requests: Any) -> list[SearchLeg]:
@@ -303,13 +304,14 @@ def _hybrid_legs(meta, requests: Any) -> list[SearchLeg]:
         unknown = sorted(set(request) - _HYBRID_REQUEST_KEYS)
         if unknown:
             raise ParamError(f"hybrid_search request {position}: unknown key(s) {unknown}")
-        leg = _search_leg(meta, request.get("data"), request.get("anns_field"),
-                          request.get("metric_type"), request.get("params"))
-        leg.limit = request.get("limit")
-        if isinstance(leg.limit, bool) or not isinstance(leg.limit, (int, np.integer)) or not (
-                1 <= leg.limit <= MAX_TOPK):
+        limit = request.get("limit")
+        if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or not (
+                1 <= limit <= MAX_TOPK):
             raise ParamError(f"hybrid_search request {position}: limit must be an int in "
-                             f"[1, {MAX_TOPK}], got {leg.limit!r}")
+                             f"[1, {MAX_TOPK}], got {limit!r}")
+        leg = _search_leg(meta, request.get("data"), request.get("anns_field"),
+                          request.get("metric_type"), request.get("params"), int(limit))
+        leg.limit = int(limit)
         leg.filter = request.get("filter") or ""
         if not isinstance(leg.filter, str):
             raise ParamError(f"hybrid_search request {position}: filter must be a string, "
@@ -334,7 +336,7 @@ def _run_leg(views, masks, leg: SearchLeg, limit: int, offset: int,
                                    limit + offset, leg.layout)
     else:
         found = search_views(views, masks, leg.field, leg.queries, leg.metric, limit + offset,
-                             leg.layout)
+                             leg.layout, leg.params)
     if offset:
         found = Candidates([v[offset:] for v in found.view_index],
                            [r[offset:] for r in found.row],
@@ -384,18 +386,6 @@ def _search_metric(index_metric: str, requested: str | None) -> str:
         raise ParamError(f"metric type not match: invalid parameter[expected={index_metric}]"
                          f"[actual={requested}]")
     return index_metric
-
-
-def _check_search_params(index_type: str, params: dict, sparse: bool) -> None:
-    allowed = _SEARCH_PARAMS.get(index_type, set()) | ({"drop_ratio_search"} if sparse else set())
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise ParamError(f"search parameter(s) {unknown} do not apply to a {index_type} index"
-                         + (f" (accepted: {sorted(allowed)})" if allowed else ""))
-    ratio = params.get("drop_ratio_search", 0)
-    if isinstance(ratio, bool) or ratio != 0:
-        raise ParamError(f"drop_ratio_search must be 0, got {ratio!r}: redkite searches "
-                         "sparse vectors exactly and drops no query entries")
 
 
 def _to_numpy_bool(array) -> np.ndarray:

@@ -135,12 +135,8 @@ def scenario_sparse_errors(client, name):
                                limit=3, search_params={"metric_type": "L2"})
     out["search_negative_index"] = capture(client.search, name, data=[{-1: 1.0}],
                                            anns_field="sp", limit=3)
-    out["search_drop_ratio"] = capture(client.search, name, data=[{1: 1.0}], anns_field="sp",
-                                       limit=3, search_params={"params": {
-                                           "drop_ratio_search": 0.5}})
     DT = H.datatype_of(client)
-    for index_type, metric in (("FLAT", "IP"), ("SPARSE_INVERTED_INDEX", "L2"),
-                               ("SPARSE_WAND", "IP")):
+    for index_type, metric in (("FLAT", "IP"), ("SPARSE_INVERTED_INDEX", "L2")):
         s = client.create_schema()
         s.add_field("id", DT.INT64, is_primary=True)
         s.add_field("sp", DT.SPARSE_FLOAT_VECTOR)

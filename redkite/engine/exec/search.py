@@ -24,6 +24,7 @@ import numpy as np
 from ...types import DataType
 from ...vectors import VectorLayout, to_float32
 from ...vectors.norms import BLOCK_ROWS, row_norms
+from ..storage.index_builder import index_input
 from ..storage.segments import SegmentView
 from ..storage.sparse_rows import SparseRows
 from .binary import binary_distances
@@ -49,16 +50,36 @@ def larger_is_closer(metric: str) -> bool:
 
 def search_views(views: list[SegmentView], masks: list[np.ndarray], field: str,
                  queries: np.ndarray | SparseRows, metric: str, k: int,
-                 layout: VectorLayout = FLOAT32) -> Candidates:
+                 layout: VectorLayout = FLOAT32, params: dict | None = None) -> Candidates:
     """Top ``k`` rows over all views for each query of ``queries`` (in the field's stored
-    representation: a matrix of its dtype, or :class:`SparseRows`)."""
+    representation: a matrix of its dtype, or :class:`SparseRows`).
+
+    A sealed view with an index on ``field`` is searched through it (with the search
+    ``params``; the index itself scores the allowed rows exactly when a filter leaves few);
+    the others are scored exactly."""
     scorer = make_scorer(field, layout, queries, metric)
+    index_queries = None
     per_view = []
-    for index, (view, mask) in enumerate(zip(views, masks)):
-        found = _search_one(view, mask, scorer, metric, k)
+    for position, (view, mask) in enumerate(zip(views, masks)):
+        segment_index = view.indexes.get(field)
+        if segment_index is not None:
+            if index_queries is None:
+                index_queries, _ = index_input(layout.dtype, queries)
+            found = _search_indexed(segment_index.index, mask, index_queries, params or {}, k)
+        else:
+            found = _search_one(view, mask, scorer, metric, k)
         if found is not None:
-            per_view.append((index, *found))
+            per_view.append((position, *found))
     return _merge(per_view, len(queries), k, metric)
+
+
+def _search_indexed(index, mask: np.ndarray, queries: Any, params: dict, k: int):
+    alive = int(np.count_nonzero(mask))
+    if alive == 0:
+        return None
+    allowed = None if alive == len(mask) else mask
+    distances, labels = index.search(queries, min(k, alive), params, allowed)
+    return labels, distances  # padding: label -1 with an infinite distance, dropped in _merge
 
 
 def make_scorer(field: str, layout: VectorLayout, queries: Any, metric: str):

@@ -9,7 +9,16 @@
 This package depends only on numpy, faiss and the shared ``redkite.errors``/``types``.
 """
 
-from .base import Bm25Context, CsrMatrix, VectorIndex, larger_is_closer, worst_distance
+import os
+
+# Idle OpenMP workers sleep instead of spinning: on a small, shared machine spinning
+# threads slow every other search and the writer (set before faiss loads; a user's own
+# setting wins).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from .base import (  # noqa: E402
+    Bm25Context, CsrMatrix, VectorIndex, larger_is_closer, worst_distance,
+)
 from .factory import build_index, load_index, vector_kind_of
 from .registry import (AUTOINDEX_CHOICE, INDEX_RULES, check_build_params, metrics_for,
                        normalize_index, normalize_search_params, resolve_autoindex, vector_kind)

@@ -129,7 +129,8 @@ SPARSE_BUILD = (DROP_RATIO_BUILD, INVERTED_INDEX_ALGO, BM25_K1, BM25_B)
 SPARSE_SEARCH = (DROP_RATIO_SEARCH, DIM_MAX_SCORE_RATIO)
 
 INDEX_RULES: dict[str, IndexRule] = {rule.name: rule for rule in (
-    IndexRule("FLAT", ("float",), DENSE_METRICS, note="exact search"),
+    # Milvus serves INT8_VECTOR with the HNSW family only; exact FLAT costs nothing extra.
+    IndexRule("FLAT", ("float", "int8"), DENSE_METRICS, note="exact search"),
     IndexRule("IVF_FLAT", ("float",), DENSE_METRICS, (NLIST,), (NPROBE,)),
     IndexRule("IVF_SQ8", ("float",), DENSE_METRICS, (NLIST,), (NPROBE,)),
     IndexRule("IVF_PQ", ("float",), DENSE_METRICS, (
@@ -189,12 +190,12 @@ REQUEST_KEYS = frozenset({
     "analyzer_name", "iterator", "collection_id", "search_iter_v2", "search_iter_batch_size",
     "search_iter_last_bound", "search_iter_id",
 })
-# Search parameters of index types redkite does not serve, tolerated like foreign keys.
+# Search parameters of index types redkite does not serve (named as such when rejected).
 OTHER_MILVUS_SEARCH_KEYS = frozenset({"search_list", "search_width", "itopk_size",
                                       "max_iterations", "min_iterations", "team_size",
                                       "refine_ratio", "beamwidth", "filter_threshold"})
 BUILD_PASSTHROUGH = ("mmap.enabled",)
-# Every search parameter name of every rule: tolerated (dropped) on another index type.
+# Every search parameter name of every rule (named as such when sent to another type).
 _FOREIGN_SEARCH_KEYS = frozenset(p.name for r in INDEX_RULES.values() for p in r.search)
 SEARCH_ALIASES = {"rbq_query_bits": "rbq_bits_query"}
 
@@ -326,11 +327,12 @@ def normalize_search_params(index_type: str, metric: str, params: Mapping[str, A
             out[key] = _convert(rule, ParamSpec(key, "float", None, None), value)
         elif key in REQUEST_KEYS:
             out[key] = value
-        elif key in _FOREIGN_SEARCH_KEYS or key in OTHER_MILVUS_SEARCH_KEYS:
-            continue
         else:
+            # Milvus drops the parameters of other index types silently; redkite says so.
+            foreign = " (it belongs to other index types)" if (
+                key in _FOREIGN_SEARCH_KEYS or key in OTHER_MILVUS_SEARCH_KEYS) else ""
             raise ParamError(f"index type {rule.name} does not take search parameter "
-                             f"{key!r}; search parameters: {_names(rule.search)}")
+                             f"{key!r}{foreign}; search parameters: {_names(rule.search)}")
     for spec in rule.search:
         if spec.name not in out and spec.default is not None:
             out[spec.name] = spec.default

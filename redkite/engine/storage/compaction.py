@@ -70,6 +70,13 @@ class Compactor:
         self._states[job] = "Completed"
         return job
 
+    def will_merge(self, collection, segment: SealedSegment) -> bool:
+        """Whether the next background job would rewrite ``segment`` (caller holds the lock)."""
+        if _worth_compacting(segment):
+            return True
+        small = [s for s in collection.store.sealed if s.num_rows < SMALL_SEGMENT_ROWS]
+        return segment.num_rows < SMALL_SEGMENT_ROWS and len(small) >= MIN_SMALL_SEGMENTS
+
     def state(self, job_id: int) -> str:
         return self._states.get(int(job_id), "UndefiedState")
 
@@ -146,6 +153,7 @@ class Compactor:
             self._db._pending_files.difference_update(
                 s.data_file.name for _, s, _, _ in built if s is not None)
             self._db._remove_unreferenced_files()
+        self._db._index_builder.nudge()  # the merged segments need their indexes
 
     def _forget_pending(self, built: list) -> None:
         with self._db._lock:

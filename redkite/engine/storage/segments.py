@@ -40,6 +40,7 @@ class SegmentView:
     deleted: np.ndarray
     norms_source: "BaseSegment"
     cache: dict = field(default_factory=dict)
+    indexes: dict = field(default_factory=dict)  # field name -> SegmentIndex (sealed only)
 
     @property
     def num_rows(self) -> int:

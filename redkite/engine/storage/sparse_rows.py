@@ -59,6 +59,24 @@ class SparseRows:
         return SparseRows(indptr, self.indices[gather], self.values[gather])
 
 
+def drop_smallest(rows: SparseRows, ratio: float) -> SparseRows:
+    """Each row without its smallest ``ratio`` of entries by magnitude (Milvus's
+    ``drop_ratio_search``: the query's weakest terms are ignored)."""
+    if ratio <= 0:
+        return rows
+    keep = np.ones(len(rows.values), dtype=bool)
+    for row in range(len(rows.indptr) - 1):
+        start, end = int(rows.indptr[row]), int(rows.indptr[row + 1])
+        magnitude = np.abs(rows.values[start:end])
+        cut = int(ratio * magnitude.size)
+        if cut:
+            keep[start:end] = magnitude >= np.partition(magnitude, cut)[cut]
+    counts = np.bincount(rows.row_ids()[keep], minlength=len(rows))
+    indptr = np.zeros_like(rows.indptr)
+    indptr[1:] = np.cumsum(counts)
+    return SparseRows(indptr, rows.indices[keep], rows.values[keep])
+
+
 class SparseRowsBuffer:
     """Append-only CSR storage with amortised doubling (a growing segment's sparse field).
 

@@ -7,15 +7,16 @@ readers a snapshot: the list of segment views at one instant.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pyarrow as pa
 
 from ...errors import StorageCorruptedError
 from ...vectors import VectorLayout
+from ..index.factory import load_index
 from .pk_index import GrowingPkLookup, SortedPkLookup, keep_last_per_key, key_values
 from .segments import (
     BaseSegment, FileRef, GrowingSegment, SealedSegment, SegmentView, open_table_file,
@@ -27,6 +28,33 @@ SEAL_BYTES = 128 << 20
 
 
 @dataclass
+class SegmentIndex:
+    """A vector index built over one sealed segment's field, and its file.
+
+    ``signature`` identifies the index definition it was built for (type, metric, build
+    parameters): a segment index whose signature no longer matches is rebuilt. The file
+    verifies itself (size here, a CRC in its trailer, checked when it is loaded).
+    """
+
+    field_name: str
+    index_name: str
+    signature: str
+    file_name: str
+    file_size: int
+    index: Any = None  # the loaded VectorIndex
+
+    def to_json(self) -> dict:
+        return {"field_name": self.field_name, "index_name": self.index_name,
+                "signature": self.signature, "file_name": self.file_name,
+                "file_size": self.file_size}
+
+    @classmethod
+    def from_json(cls, raw: dict) -> SegmentIndex:
+        return cls(raw["field_name"], raw["index_name"], raw["signature"], raw["file_name"],
+                   int(raw["file_size"]))
+
+
+@dataclass
 class SegmentRecord:
     """A sealed segment as the manifest lists it."""
 
@@ -35,18 +63,21 @@ class SegmentRecord:
     rows: int
     data_file: FileRef
     delete_file: FileRef | None = None
+    indexes: list[SegmentIndex] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"segment_id": self.segment_id, "partition_id": self.partition_id,
                 "rows": self.rows, "data_file": self.data_file.to_json(),
-                "delete_file": None if self.delete_file is None else self.delete_file.to_json()}
+                "delete_file": None if self.delete_file is None else self.delete_file.to_json(),
+                "indexes": [i.to_json() for i in self.indexes]}
 
     @classmethod
     def from_json(cls, raw: dict) -> SegmentRecord:
         delete = raw.get("delete_file")
         return cls(int(raw["segment_id"]), int(raw["partition_id"]), int(raw["rows"]),
                    FileRef.from_json(raw["data_file"]),
-                   None if delete is None else FileRef.from_json(delete))
+                   None if delete is None else FileRef.from_json(delete),
+                   [SegmentIndex.from_json(i) for i in raw.get("indexes", [])])
 
 
 class CollectionStore:
@@ -66,10 +97,18 @@ class CollectionStore:
         self._published: tuple[SegmentView, ...] = ()
         # Primary-key lookups per segment id (see pk_index); sealed ones built on demand.
         self._pk_lookups: dict[int, GrowingPkLookup | SortedPkLookup] = {}
+        # Vector indexes of sealed segments: segment id -> field name -> SegmentIndex.
+        # Replaced, never mutated, like the segment containers.
+        self._indexes: dict[int, dict[str, SegmentIndex]] = {}
 
     def publish(self) -> None:
-        """Make the current rows and delete masks visible to readers, all at once."""
-        self._published = tuple(segment.view() for segment in self._all_segments())
+        """Make the current rows, delete masks and indexes visible to readers, at once."""
+        views = []
+        for segment in self._all_segments():
+            view = segment.view()
+            view.indexes = self._indexes.get(segment.segment_id, {})
+            views.append(view)
+        self._published = tuple(views)
 
     @property
     def sealed(self) -> list[SealedSegment]:
@@ -103,11 +142,45 @@ class CollectionStore:
             self.sealed = [*self.sealed, SealedSegment(
                 record.segment_id, record.partition_id, table, self.layouts,
                 record.data_file, record.delete_file, deleted)]
+            if record.indexes:
+                self._indexes[record.segment_id] = {
+                    i.field_name: self._load_index(i) for i in record.indexes}
         self.publish()
+
+    def _load_index(self, entry: SegmentIndex) -> SegmentIndex:
+        path = self.directory / entry.file_name
+        if not path.exists() or path.stat().st_size != entry.file_size:
+            raise StorageCorruptedError(
+                f"index file {path} is missing or not {entry.file_size} bytes as the "
+                "manifest records (truncated or overwritten)")
+        entry.index = load_index(path, mmap=True, verify=True)
+        return entry
 
     def segment_records(self) -> list[SegmentRecord]:
         return [SegmentRecord(s.segment_id, s.partition_id, s.num_rows, s.data_file,
-                              s.delete_file) for s in self.sealed]
+                              s.delete_file,
+                              list(self._indexes.get(s.segment_id, {}).values()))
+                for s in self.sealed]
+
+    # ---- segment indexes (caller holds the database write lock) --------------------------
+    def segment_index(self, segment_id: int, field_name: str) -> SegmentIndex | None:
+        return self._indexes.get(segment_id, {}).get(field_name)
+
+    def attach_index(self, segment_id: int, entry: SegmentIndex) -> None:
+        current = self._indexes.get(segment_id, {})
+        self._indexes = {**self._indexes, segment_id: {**current, entry.field_name: entry}}
+        self.publish()
+
+    def detach_indexes(self, field_name: str) -> None:
+        """Forget every segment index on ``field_name`` (its files go with the cleanup)."""
+        self._indexes = {
+            segment_id: {f: i for f, i in by_field.items() if f != field_name}
+            for segment_id, by_field in self._indexes.items()}
+        self.publish()
+
+    def indexed_rows(self, field_name: str) -> int:
+        return sum(s.num_rows for s in self.sealed
+                   if field_name in self._indexes.get(s.segment_id, {}))
 
     # ---- writes (caller holds the database write lock) -----------------------------------
     def insert(self, partition_id: int, batch: pa.RecordBatch, publish: bool = True) -> None:
@@ -152,24 +225,27 @@ class CollectionStore:
             self._pk_lookups[segment.segment_id] = lookup
         return lookup
 
-    def _forget_lookups(self) -> None:
-        """Drop the lookups of segments that are gone (or changed from growing to sealed)."""
+    def _forget_gone_segments(self) -> None:
+        """Drop lookups and indexes of segments that are gone (or went from growing to sealed)."""
         growing = {g.segment_id for g in self.growing.values()}
         sealed = {s.segment_id for s in self.sealed}
         self._pk_lookups = {
             segment_id: lookup for segment_id, lookup in self._pk_lookups.items()
             if segment_id in growing or (segment_id in sealed
                                           and isinstance(lookup, SortedPkLookup))}
+        if any(segment_id not in sealed for segment_id in self._indexes):
+            self._indexes = {segment_id: by_field for segment_id, by_field
+                             in self._indexes.items() if segment_id in sealed}
 
     def drop_partition(self, partition_id: int) -> None:
         self.growing = {p: g for p, g in self.growing.items() if p != partition_id}
         self.sealed = [s for s in self.sealed if s.partition_id != partition_id]
-        self._forget_lookups()
+        self._forget_gone_segments()
         self.publish()
 
     def clear(self) -> None:
         self._state = ([], {})
-        self._forget_lookups()
+        self._forget_gone_segments()
         self.publish()
 
     def needs_seal(self) -> bool:
@@ -197,12 +273,12 @@ class CollectionStore:
                     self.directory, f"{segment.segment_id}.del.{generation}",
                     pack_mask(segment.deleted))
                 segment.deletes_dirty = False
-        self._forget_lookups()
+        self._forget_gone_segments()
         self.publish()
 
     def replace_sealed(self, sealed: list[SealedSegment]) -> None:
         self.sealed = sealed
-        self._forget_lookups()
+        self._forget_gone_segments()
         self.publish()
 
     # ---- reads ---------------------------------------------------------------------------
@@ -225,6 +301,7 @@ class CollectionStore:
             names.add(segment.data_file.name)
             if segment.delete_file is not None:
                 names.add(segment.delete_file.name)
+            names.update(i.file_name for i in self._indexes.get(segment.segment_id, {}).values())
         return names
 
 
