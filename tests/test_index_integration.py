@@ -161,3 +161,24 @@ def test_a_damaged_index_file_is_reported_at_open(tmp_path, data):
         handle.write(bytes([byte[0] ^ 0xFF]))
     with pytest.raises(StorageCorruptedError, match=os.path.basename(name)):
         MilvusClient(path)
+
+
+def test_evaluate_recall_measures_the_index_against_exact_search(tmp_path, data):
+    vectors, _ = data
+    with MilvusClient(str(tmp_path / "d.db")) as c:
+        make(c, vectors, params={"M": 4, "efConstruction": 8})  # a deliberately weak graph
+        low = c.evaluate_recall("c", sample_size=50, limit=50,
+                                search_params={"params": {"ef": 50}})
+        high = c.evaluate_recall("c", sample_size=50, limit=50,
+                                 search_params={"params": {"ef": 1000}})
+        assert low["queries"] == 50 and low["k"] == 50 and low["index_type"] == "HNSW"
+        assert low["indexed_segments"] == low["segments"] == 1
+        assert 0 < low["recall"] < high["recall"] <= 1.0
+        assert set(low["latency_ms"]) == {"index", "exact"}
+        assert low["latency_ms"]["exact"]["p50"] > 0
+        filtered = c.evaluate_recall("c", sample_size=10, filter="cat == 3")
+        assert filtered["queries"] == 10
+        with pytest.raises(ParamError, match="sample_size"):
+            c.evaluate_recall("c", sample_size=0)
+        with pytest.raises(ParamError, match="ef"):
+            c.evaluate_recall("c", search_params={"params": {"ef": 1}})

@@ -117,6 +117,27 @@ class DataMethods:
             collection_name, reqs, ranker, limit, output_fields, partition_names, kwargs))
         return base.decode_search(raw)
 
+    def evaluate_recall(self, collection_name: str, anns_field: str | None = None,
+                        sample_size: int = 100, limit: int = 10,
+                        search_params: dict | None = None, filter: str = "",
+                        partition_names: list[str] | None = None, seed: int = 0,
+                        timeout: float | None = None, **kwargs: Any) -> dict:
+        """Recall@``limit`` of the collection's index with ``search_params`` (e.g.
+        ``{"params": {"ef": 64}}``), measured on ``sample_size`` stored vectors against
+        exact search, and both latencies (ms): a redkite extension for tuning."""
+        base.reject_unknown("evaluate_recall", kwargs, ("filter_params",))
+        search_params = dict(search_params or {})
+        params = dict(search_params.pop("params", None) or {})
+        metric_type = search_params.pop("metric_type", None)
+        if search_params:
+            raise ParamError(f"evaluate_recall: unknown search_params keys "
+                             f"{sorted(search_params)} (use 'params' and 'metric_type')")
+        return self._db_call("evaluate_recall", collection_name=base.check_name(collection_name),
+                             anns_field=anns_field, sample_size=sample_size, limit=limit,
+                             params=params, metric_type=metric_type, filter=filter or "",
+                             filter_params=kwargs.get("filter_params"),
+                             partition_names=partition_names, seed=seed)
+
     # ---- iterators -----------------------------------------------------------------------
     def query_iterator(self, collection_name: str, batch_size: int | None = 1000,
                        limit: int | None = UNLIMITED, filter: str | None = "",

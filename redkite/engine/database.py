@@ -36,6 +36,7 @@ from .catalog import DEFAULT_DB, CollectionMeta
 from .ddl import DdlMixin
 from .dml import DmlMixin
 from .reads import ReadMixin
+from .recall import RecallMixin
 from .storage.compaction import Compactor
 from .storage.index_builder import IndexBuilder
 from .storage.manifest import read_manifest, write_manifest
@@ -55,7 +56,7 @@ class Collection:
     store: CollectionStore
 
 
-class Database(DdlMixin, DmlMixin, ReadMixin):
+class Database(DdlMixin, DmlMixin, ReadMixin, RecallMixin):
     _registry: dict[str, "Database"] = {}
     _registry_lock = threading.Lock()
 

@@ -247,13 +247,17 @@ class ReadMixin:
               rows: np.ndarray, distances: np.ndarray, round_decimal: int) -> SearchHits:
         if len(rows) == 0:
             return SearchHits([], [], [])
+        distances = round_distances(distances, round_decimal).tolist()
+        if plan.columns == [pk_name] and not plan.pk_requested:  # ids only, no entity fields
+            ids = _pk_in_order(views, view_index, rows, pk_name)
+            return SearchHits(ids, distances, [{} for _ in ids])
         table = _take_in_order(views, view_index, rows, plan.columns)
         entities = plan.rows(table, wrap_bytes=False)
         ids = table.column(pk_name).to_pylist()
         if not plan.pk_requested:
             for entity in entities:
                 del entity[pk_name]
-        return SearchHits(ids, round_distances(distances, round_decimal).tolist(), entities)
+        return SearchHits(ids, distances, entities)
 
 
 def _check_window(limit: Any, offset: Any, what: str) -> tuple[int | None, int]:
@@ -416,11 +420,37 @@ def _order_by_pk(table: pa.Table, pk_name: str) -> pa.Table:
     return table.take(order)
 
 
+def _pk_in_order(views, view_index: np.ndarray, rows: np.ndarray, pk_name: str) -> list:
+    """The primary keys of hits, in hit order (int64 keys through a cached numpy copy)."""
+    column = views[int(view_index[0])].column(pk_name)
+    if not pa.types.is_integer(column.type):
+        return _take_in_order(views, view_index, rows, [pk_name]).column(0).to_pylist()
+    if view_index[0] == view_index[-1] and (view_index == view_index[0]).all():
+        return _pk_numpy(views[int(view_index[0])], pk_name)[rows].tolist()
+    keys = np.empty(len(rows), np.int64)
+    for position in np.unique(view_index):
+        where = view_index == position
+        keys[where] = _pk_numpy(views[int(position)], pk_name)[rows[where]]
+    return keys.tolist()
+
+
+def _pk_numpy(view, pk_name: str) -> np.ndarray:
+    cached = view.cache.get(("pk_numpy", view.num_rows))
+    if cached is None:
+        column = view.column(pk_name)
+        cached = (column.combine_chunks() if isinstance(column, pa.ChunkedArray)
+                  else column).to_numpy()
+        view.cache[("pk_numpy", view.num_rows)] = cached
+    return cached
+
+
 def _take_in_order(views, view_index: np.ndarray, rows: np.ndarray,
                    columns: list[str]) -> pa.Table:
     """Gather rows from several views, keeping the hit order."""
     if len(rows) == 0:
         return views[0].table.select(columns).slice(0, 0) if views else _empty(columns)
+    if view_index[0] == view_index[-1] and (view_index == view_index[0]).all():
+        return views[int(view_index[0])].table.select(columns).take(pa.array(rows))
     parts, order = [], []
     for index in np.unique(view_index):
         where = np.flatnonzero(view_index == index)

@@ -50,23 +50,24 @@ def larger_is_closer(metric: str) -> bool:
 
 def search_views(views: list[SegmentView], masks: list[np.ndarray], field: str,
                  queries: np.ndarray | SparseRows, metric: str, k: int,
-                 layout: VectorLayout = FLOAT32, params: dict | None = None) -> Candidates:
+                 layout: VectorLayout = FLOAT32, params: dict | None = None,
+                 use_indexes: bool = True) -> Candidates:
     """Top ``k`` rows over all views for each query of ``queries`` (in the field's stored
     representation: a matrix of its dtype, or :class:`SparseRows`).
 
     A sealed view with an index on ``field`` is searched through it (with the search
     ``params``; the index itself scores the allowed rows exactly when a filter leaves few);
-    the others are scored exactly."""
-    scorer = make_scorer(field, layout, queries, metric)
-    index_queries = None
+    the others are scored exactly (all of them when ``use_indexes`` is false)."""
+    scorer = index_queries = None
     per_view = []
     for position, (view, mask) in enumerate(zip(views, masks)):
-        segment_index = view.indexes.get(field)
+        segment_index = view.indexes.get(field) if use_indexes else None
         if segment_index is not None:
             if index_queries is None:
                 index_queries, _ = index_input(layout.dtype, queries)
             found = _search_indexed(segment_index.index, mask, index_queries, params or {}, k)
         else:
+            scorer = scorer or make_scorer(field, layout, queries, metric)
             found = _search_one(view, mask, scorer, metric, k)
         if found is not None:
             per_view.append((position, *found))
@@ -184,6 +185,8 @@ def _merge(per_view: list, nq: int, k: int, metric: str) -> Candidates:
     if not per_view:
         empty = [np.zeros(0, np.int64) for _ in range(nq)]
         return Candidates(empty, list(empty), [np.zeros(0, np.float32) for _ in range(nq)])
+    if len(per_view) == 1:  # one segment's hits are already best first
+        return _only_view(*per_view[0], nq)
     view_ids = np.concatenate([np.full(rows.shape, index, np.int64)
                                for index, rows, _ in per_view], axis=1)
     rows = np.concatenate([rows for _, rows, _ in per_view], axis=1)
@@ -199,6 +202,18 @@ def _merge(per_view: list, nq: int, k: int, metric: str) -> Candidates:
         out.view_index.append(view_ids[q, best[q]][keep])
         out.row.append(rows[q, best[q]][keep])
         out.distance.append(picked_scores[q][keep].astype(np.float32))
+    return out
+
+
+def _only_view(position: int, rows: np.ndarray, scores: np.ndarray, nq: int) -> Candidates:
+    valid = np.isfinite(scores)
+    out = Candidates([], [], [])
+    for q in range(nq):
+        keep = valid[q]
+        kept_rows = rows[q][keep].astype(np.int64, copy=False)
+        out.view_index.append(np.full(len(kept_rows), position, np.int64))
+        out.row.append(kept_rows)
+        out.distance.append(scores[q][keep].astype(np.float32, copy=False))
     return out
 
 
