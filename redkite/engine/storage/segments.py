@@ -96,9 +96,13 @@ class GrowingSegment(BaseSegment):
     """Rows appended since the last seal, held in memory (the WAL makes them durable)."""
 
     def __init__(self, segment_id: int, partition_id: int, schema: pa.Schema,
-                 layouts: dict[str, VectorLayout]) -> None:
+                 layouts: dict[str, VectorLayout], reserve_rows: int = 1024) -> None:
         super().__init__(segment_id, partition_id, layouts)
         self.schema = schema
+        # The first allocation reserves room for ``reserve_rows`` (zeroed pages come from
+        # the OS lazily, so an unused reservation costs address space, not memory): a
+        # segment filling up to its seal size never copies its vectors to grow.
+        self._reserve_rows = reserve_rows
         self._batches: list[pa.RecordBatch] = []
         self._rows = 0
         self._vectors = {name: layout.empty_matrix() for name, layout in self.dense.items()}
@@ -134,7 +138,7 @@ class GrowingSegment(BaseSegment):
         capacity = len(self.deleted)
         if needed <= capacity:
             return
-        new_capacity = max(needed, capacity * 2, 1024)
+        new_capacity = max(needed, capacity * 2, self._reserve_rows)
         self.deleted = _resized(self.deleted, new_capacity)
         for name in self.dense:
             self._vectors[name] = _resized(self._vectors[name], new_capacity)

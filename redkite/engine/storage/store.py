@@ -191,7 +191,7 @@ class CollectionStore:
         segment = self.growing.get(partition_id)
         if segment is None:
             segment = GrowingSegment(self._new_segment_id(), partition_id, self.arrow_schema,
-                                     self.layouts)
+                                     self.layouts, reserve_rows=SEAL_ROWS)
             self._pk_lookups[segment.segment_id] = GrowingPkLookup()
             self.growing = {**self.growing, partition_id: segment}
         first_position = segment.num_rows
