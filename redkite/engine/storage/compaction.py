@@ -18,7 +18,8 @@ import pyarrow as pa
 
 from .segments import SealedSegment, open_table_file, write_table_file
 
-SMALL_SEGMENT_ROWS = 1 << 15
+MERGE_TARGET_ROWS = 1 << 20
+MERGE_TARGET_BYTES = 512 << 20
 DELETED_RATIO = 0.2
 MIN_SMALL_SEGMENTS = 4
 
@@ -72,10 +73,7 @@ class Compactor:
 
     def will_merge(self, collection, segment: SealedSegment) -> bool:
         """Whether the next background job would rewrite ``segment`` (caller holds the lock)."""
-        if _worth_compacting(segment):
-            return True
-        small = [s for s in collection.store.sealed if s.num_rows < SMALL_SEGMENT_ROWS]
-        return segment.num_rows < SMALL_SEGMENT_ROWS and len(small) >= MIN_SMALL_SEGMENTS
+        return any(s is segment for s in _chosen(collection.store.sealed, force=False))
 
     def state(self, job_id: int) -> str:
         return self._states.get(int(job_id), "UndefiedState")
@@ -100,10 +98,7 @@ class Compactor:
     def _plan(self, collection, force: bool) -> _Plan | None:
         with self._db._lock:
             sealed = list(collection.store.sealed)
-            candidates = [s for s in sealed if _worth_compacting(s)]
-            small = [s for s in sealed if s.num_rows < SMALL_SEGMENT_ROWS]
-            if len(small) >= MIN_SMALL_SEGMENTS or force and len(small) > 1:
-                candidates = list({id(s): s for s in candidates + small}.values())
+            candidates = _chosen(sealed, force)
             if not candidates or (len(candidates) == 1 and not candidates[0].deleted.any()):
                 return None
             return _Plan(collection, candidates, [s.deleted.copy() for s in candidates])
@@ -159,6 +154,33 @@ class Compactor:
         with self._db._lock:
             self._db._pending_files.difference_update(
                 s.data_file.name for _, s, _, _ in built if s is not None)
+
+
+def _chosen(sealed: list[SealedSegment], force: bool) -> list[SealedSegment]:
+    """The segments the next job rewrites: those with many deleted rows, plus small ones
+    merged (smallest first, up to MERGE_TARGET_ROWS / _BYTES) once there are enough of
+    them — fewer, larger segments mean fewer index searches per query."""
+    dirty = [s for s in sealed if _worth_compacting(s)]
+    small = sorted((s for s in sealed if _is_small(s) and s not in dirty),
+                   key=lambda s: s.num_rows)
+    merged: list[SealedSegment] = []
+    if len(small) >= MIN_SMALL_SEGMENTS or (force and len(small) > 1):
+        rows = size = 0
+        for segment in small:
+            if merged and (rows + segment.num_rows > MERGE_TARGET_ROWS
+                           or size + segment.data_file.size > MERGE_TARGET_BYTES):
+                break
+            merged.append(segment)
+            rows += segment.num_rows
+            size += segment.data_file.size
+        if len(merged) < 2:
+            merged = []
+    return dirty + merged
+
+
+def _is_small(segment: SealedSegment) -> bool:
+    return (segment.num_rows < MERGE_TARGET_ROWS // 2
+            and segment.data_file.size < MERGE_TARGET_BYTES // 2)
 
 
 def _worth_compacting(segment: SealedSegment) -> bool:
