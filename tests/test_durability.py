@@ -365,6 +365,38 @@ def test_wal_write_failure_never_acknowledges_lost_rows(tmp_path):
     assert set(acked) <= present, f"acknowledged rows lost: outcome={outcome} present={present}"
 
 
+def test_a_failed_fsync_is_never_acknowledged(tmp_path, monkeypatch):
+    """fsync failing (EIO) cannot be caused for real without a faulty device, so the WAL's
+    fsync is replaced for one call. After a failed fsync the kernel may have dropped the
+    dirty pages: the insert must raise, and so must every later write (a later successful
+    fsync proves nothing about the lost pages), until the database is reopened."""
+    from redkite.engine import wal as wal_module
+    path = str(tmp_path / "d.db")
+    client = MilvusClient(path)
+    client.create_collection("c", dimension=4)
+    client.insert("c", [{"id": 1, "vector": [1.0, 0, 0, 0]}])
+    real_fsync, calls = os.fsync, []
+
+    def failing_fsync(fd):
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError(5, "Input/output error")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(wal_module.os, "fsync", failing_fsync)
+    with pytest.raises(MilvusException, match="fsync .* failed"):
+        client.insert("c", [{"id": 2, "vector": [0, 1.0, 0, 0]}])
+    with pytest.raises(MilvusException, match="reopen the database"):
+        client.insert("c", [{"id": 3, "vector": [0, 0, 1.0, 0]}])
+    monkeypatch.setattr(wal_module.os, "fsync", real_fsync)
+    try:
+        client.close()
+    except MilvusException:
+        pass
+    with MilvusClient(path) as reopened:
+        assert 1 in present_pks(reopened, "c", [1, 2, 3])
+
+
 # ---- auto ids ---------------------------------------------------------------------------------
 def test_auto_ids_unique_across_failed_insert_and_restarts(tmp_path):
     db = tmp_path / "app.db"

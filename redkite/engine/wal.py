@@ -73,6 +73,7 @@ class WriteAheadLog:
         self._syncing = False
         self._sync_done = threading.Condition()
         self._broken = False
+        self._sync_error: str | None = None
 
     def files(self) -> list[Path]:
         return sorted(self.directory.glob("*.log"))
@@ -140,6 +141,7 @@ class WriteAheadLog:
         """Return once every record up to ``position`` is on disk (one fsync per group)."""
         with self._sync_done:
             while self._synced_total < position:
+                self._raise_if_sync_failed()
                 if not self._syncing:
                     break
                 self._sync_done.wait()
@@ -148,13 +150,28 @@ class WriteAheadLog:
             self._syncing = True
             target = self._appended_total
             handle = self._file
+        synced = False
         try:
             os.fsync(handle.fileno())
+            synced = True
+        except OSError as exc:
+            # After a failed fsync the kernel may have dropped the dirty pages: nothing
+            # after the last good sync can be called durable, now or by a later fsync.
+            self._sync_error = f"fsync of {self._path} failed ({exc})"
+            self._broken = True
         finally:
             with self._sync_done:
                 self._syncing = False
-                self._synced_total = max(self._synced_total, target)
+                if synced:
+                    self._synced_total = max(self._synced_total, target)
                 self._sync_done.notify_all()
+        with self._sync_done:
+            self._raise_if_sync_failed()
+
+    def _raise_if_sync_failed(self) -> None:
+        if self._sync_error is not None:
+            raise MilvusException(ErrorCode.IO_FAILED, f"{self._sync_error}: the write may "
+                                  "not be durable; reopen the database")
 
     def _mark_all_durable(self) -> None:
         with self._sync_done:
