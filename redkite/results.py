@@ -112,3 +112,56 @@ class SearchPage(list):
 
     def __str__(self) -> str:
         return str([str(hit) for hit in self[:10]])
+
+
+class AnalyzeToken:
+    """One token of ``run_analyzer(..., with_detail/with_hash=True)`` (pymilvus's
+    AnalyzeToken): ``token["hash"]`` or ``token.hash``; ``.dict`` holds the fields."""
+
+    def __init__(self, fields: dict) -> None:
+        self.dict = dict(fields)
+
+    @property
+    def token(self) -> str:
+        return self.dict["token"]
+
+    @property
+    def start_offset(self) -> int:
+        return self.dict["start_offset"]
+
+    @property
+    def end_offset(self) -> int:
+        return self.dict["end_offset"]
+
+    @property
+    def position(self) -> int:
+        return self.dict["position"]
+
+    @property
+    def position_length(self) -> int:
+        return self.dict["position_length"]
+
+    @property
+    def hash(self) -> int:
+        return self.dict["hash"]
+
+    def __getitem__(self, key: str) -> Any:
+        return self.dict[key]
+
+    def __str__(self) -> str:
+        return str(self.dict)
+
+    __repr__ = __str__
+
+
+class AnalyzeResult:
+    """The tokens of one text (pymilvus's AnalyzeResult): ``.tokens`` is a list of str, or
+    of :class:`AnalyzeToken` when details or hashes were asked for."""
+
+    def __init__(self, tokens: list) -> None:
+        self.tokens = [AnalyzeToken(t) if isinstance(t, dict) else t for t in tokens]
+
+    def __str__(self) -> str:
+        return str(self.tokens)
+
+    __repr__ = __str__
