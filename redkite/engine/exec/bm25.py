@@ -35,10 +35,10 @@ from ..storage.segments import SegmentView
 from ..storage.sparse_rows import SparseRows, drop_smallest
 from ..text.bm25 import Bm25Stats, row_lengths
 from ..text.functions import Bm25Function, is_text_query
-from .sparse_ip import sparse_ip_scores
 
 _PREFIX_KEY = "bm25_prefix_stats"
 _LIVE_KEY = "bm25_live_stats"
+_LENGTHS_KEY = "bm25_doc_lengths"
 
 
 @dataclass(frozen=True)
@@ -157,18 +157,58 @@ def _prefix_stats(view: SegmentView, field: str) -> Bm25Stats:
     return stats
 
 
+def doc_lengths(view: SegmentView, field: str) -> np.ndarray:
+    """Token count of every row of the view (float64), cached over the segment's rows
+    and extended as a growing segment gains rows."""
+    rows = view.num_rows
+    stored = view.vectors[field]
+    entry = view.prefix_cache.get((_LENGTHS_KEY, field))
+    if entry is not None and len(entry) >= rows:
+        return entry[:rows]
+    start = 0 if entry is None else len(entry)
+    first, last = int(stored.indptr[start]), int(stored.indptr[rows])
+    tail = row_lengths(stored.indptr[start:rows + 1] - first, stored.values[first:last])
+    lengths = tail if entry is None else np.concatenate([entry, tail])
+    view.prefix_cache[(_LENGTHS_KEY, field)] = lengths
+    return lengths
+
+
 class Bm25Scorer:
     """Exact BM25 of bound queries against a view's rows (``-inf`` where a row holds no
-    query term), the scorer :func:`.search.make_scorer` returns for BM25 queries."""
+    query term), the scorer :func:`.search.make_scorer` returns for BM25 queries.
+
+    Only the stored entries of query terms are visited after one ``np.isin`` pass over
+    the segment's term ids; document lengths come from the segment's cache."""
 
     def __init__(self, field: str, queries: Bm25Queries) -> None:
         self.field, self.queries = field, queries
+        self.terms = np.unique(queries.rows.indices)
 
     def __call__(self, view: SegmentView, rows: np.ndarray | None) -> np.ndarray:
         stored = view.vectors[self.field]
-        if rows is not None:
+        if rows is None:
+            lengths = doc_lengths(view, self.field)
+        else:
             stored = stored.take(rows)
-        lengths = row_lengths(stored.indptr, stored.values)
-        scaled = self.queries.context.scale(stored.values, lengths[stored.row_ids()])
-        return sparse_ip_scores(self.queries.rows,
-                                SparseRows(stored.indptr, stored.indices, scaled))
+            lengths = row_lengths(stored.indptr, stored.values)
+        n, queries = len(stored), self.queries.rows
+        out = np.full((len(queries), n), -np.inf, dtype=np.float32)
+        if n == 0 or not len(self.terms):
+            return out
+        entries = np.flatnonzero(np.isin(stored.indices, self.terms))
+        entry_rows = np.searchsorted(stored.indptr, entries, side="right") - 1
+        entry_terms = stored.indices[entries]
+        scaled = self.queries.context.scale(stored.values[entries], lengths[entry_rows])
+        for q in range(len(queries)):
+            start, end = queries.indptr[q], queries.indptr[q + 1]
+            if start == end:
+                continue
+            terms, weights = queries.indices[start:end], queries.values[start:end]
+            slot = np.minimum(np.searchsorted(terms, entry_terms), len(terms) - 1)
+            hit = terms[slot] == entry_terms
+            hit_rows = entry_rows[hit]
+            contributions = scaled[hit].astype(np.float64) * weights[slot[hit]]
+            sums = np.bincount(hit_rows, weights=contributions, minlength=n)
+            matched = np.bincount(hit_rows, minlength=n) > 0
+            out[q, matched] = sums[matched]
+        return out
