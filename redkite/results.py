@@ -116,34 +116,18 @@ class SearchPage(list):
 
 class AnalyzeToken:
     """One token of ``run_analyzer(..., with_detail/with_hash=True)`` (pymilvus's
-    AnalyzeToken): ``token["hash"]`` or ``token.hash``; ``.dict`` holds the fields."""
+    AnalyzeToken): ``token["hash"]`` or ``token.hash``; ``.dict`` holds the fields. A
+    field the call did not ask for raises KeyError, as in pymilvus."""
+
+    FIELDS = ("token", "start_offset", "end_offset", "position", "position_length", "hash")
 
     def __init__(self, fields: dict) -> None:
         self.dict = dict(fields)
 
-    @property
-    def token(self) -> str:
-        return self.dict["token"]
-
-    @property
-    def start_offset(self) -> int:
-        return self.dict["start_offset"]
-
-    @property
-    def end_offset(self) -> int:
-        return self.dict["end_offset"]
-
-    @property
-    def position(self) -> int:
-        return self.dict["position"]
-
-    @property
-    def position_length(self) -> int:
-        return self.dict["position_length"]
-
-    @property
-    def hash(self) -> int:
-        return self.dict["hash"]
+    def __getattr__(self, name: str) -> Any:
+        if name in AnalyzeToken.FIELDS:
+            return self.dict[name]
+        raise AttributeError(name)
 
     def __getitem__(self, key: str) -> Any:
         return self.dict[key]
