@@ -164,6 +164,29 @@ def test_null_and_empty_texts_are_stored_and_match_nothing(client):
     assert [[h["id"] for h in q] for q in hits] == [[2], [], [2]]
 
 
+def test_two_functions_each_fill_and_search_their_own_field(client):
+    schema = client.create_schema()
+    schema.add_field("id", DataType.INT64, is_primary=True)
+    schema.add_field("title", DataType.VARCHAR, max_length=100, enable_analyzer=True)
+    schema.add_field("body", DataType.VARCHAR, max_length=100, enable_analyzer=True,
+                     analyzer_params={"type": "english"})
+    for name in ("title", "body"):
+        schema.add_field(f"{name}_sparse", DataType.SPARSE_FLOAT_VECTOR)
+        schema.add_function(Function(f"{name}_bm25", FunctionType.BM25, [name],
+                                     [f"{name}_sparse"]))
+    index = client.prepare_index_params()
+    for name in ("title", "body"):
+        index.add_index(f"{name}_sparse", index_type="SPARSE_WAND", metric_type="BM25")
+    client.create_collection("two", schema=schema, index_params=index)
+    client.insert("two", [{"id": 1, "title": "running shoes", "body": "for trails"},
+                          {"id": 2, "title": "trail maps", "body": "running routes"}])
+    by_title = client.search("two", data=["running"], anns_field="title_sparse", limit=5)
+    by_body = client.search("two", data=["runs"], anns_field="body_sparse", limit=5)
+    assert [h["id"] for h in by_title[0]] == [1] and [h["id"] for h in by_body[0]] == [2]
+    with pytest.raises(DataNotMatchException, match="title"):
+        client.insert("two", [{"id": 3, "title": 42, "body": "x"}])
+
+
 # ---- search by text ----------------------------------------------------------------------
 
 def test_scores_and_ranking_match_the_reference(client):
