@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import operator
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -23,6 +23,9 @@ from .errors import DataNotMatchException, ParamError
 from .schema import DYNAMIC_FIELD, CollectionSchema, FieldSchema
 from .types import FLOATING_TYPES, INTEGER_TYPES, DataType
 from .vectors import layout_of, sparse_dicts, vector_column
+
+# Computes function output columns from the other converted columns (by field name).
+FunctionOutputs = Callable[[dict[str, pa.Array]], dict[str, pa.Array]]
 
 def _json_default(value: Any) -> Any:
     """numpy scalars and arrays serialise as their Python equivalents (as in pymilvus)."""
@@ -61,22 +64,41 @@ def arrow_schema(schema: CollectionSchema) -> pa.Schema:
 
 
 def rows_to_batch(schema: CollectionSchema, rows: Sequence[dict], *, pk_values: Any = None,
-                  allow_pk: bool = True) -> pa.RecordBatch:
-    """Convert and validate ``rows``; ``pk_values`` fills an auto_id primary key."""
+                  allow_pk: bool = True, function_outputs: FunctionOutputs | None = None,
+                  ) -> pa.RecordBatch:
+    """Convert and validate ``rows``; ``pk_values`` fills an auto_id primary key.
+
+    Function output fields (``is_function_output``) must not be in the rows: their
+    columns come from ``function_outputs``, called with the converted columns by name.
+    """
+    outputs = {f.name for f in schema.fields if f.is_function_output}
     given = _uniform_columns(schema, rows)
-    known = {f.name for f in schema.fields}
+    known = {f.name for f in schema.fields} - outputs
     extra = set() if given is not None else _extra_keys(rows, known)
+    if extra & outputs:
+        name = sorted(extra & outputs)[0]
+        raise DataNotMatchException(
+            f"Attempt to insert an unexpected function output field `{name}` to collection "
+            f"(row {_first_row_with(rows, name)}): it is computed from the function's input")
     if extra and not schema.enable_dynamic_field:
         name = sorted(extra)[0]
         raise DataNotMatchException(
             f"Attempt to insert an unexpected field `{name}` to collection without enabling "
             f"dynamic field (row {_first_row_with(rows, name)})")
-    arrays = []
+    columns: dict[str, pa.Array] = {}
     for fs in schema.fields:
+        if fs.name in outputs:
+            continue
         if fs.is_primary and fs.auto_id:
-            arrays.append(_auto_pk(fs, rows, pk_values, allow_pk))
+            columns[fs.name] = _auto_pk(fs, rows, pk_values, allow_pk)
         else:
-            arrays.append(_field_column(fs, rows, None if given is None else given[fs.name]))
+            columns[fs.name] = _field_column(fs, rows, None if given is None else given[fs.name])
+    if outputs:
+        if function_outputs is None:
+            raise ParamError(f"fields {sorted(outputs)} are function outputs and need the "
+                             "engine to compute them")
+        columns.update(function_outputs(columns))
+    arrays = [columns[fs.name] for fs in schema.fields]
     if schema.enable_dynamic_field:
         arrays.append(_dynamic_column(rows, extra))
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(schema))
@@ -88,7 +110,8 @@ def _uniform_columns(schema: CollectionSchema, rows: Any) -> dict[str, tuple] | 
     The common case (no missing keys, no dynamic keys) is transposed at C speed with
     ``itemgetter``; anything else takes the general path, which also reports errors.
     """
-    names = [f.name for f in schema.fields if not (f.is_primary and f.auto_id)]
+    names = [f.name for f in schema.fields
+             if not (f.is_primary and f.auto_id) and not f.is_function_output]
     if not names or not isinstance(rows, list) or not rows:
         return None
     try:

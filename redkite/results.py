@@ -112,3 +112,40 @@ class SearchPage(list):
 
     def __str__(self) -> str:
         return str([str(hit) for hit in self[:10]])
+
+
+class AnalyzeToken:
+    """One token of ``run_analyzer(..., with_detail/with_hash=True)`` (pymilvus's
+    AnalyzeToken): ``token["hash"]`` or ``token.hash``; ``.dict`` holds the fields. A
+    field the call did not ask for raises KeyError, as in pymilvus."""
+
+    FIELDS = ("token", "start_offset", "end_offset", "position", "position_length", "hash")
+
+    def __init__(self, fields: dict) -> None:
+        self.dict = dict(fields)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in AnalyzeToken.FIELDS:
+            return self.dict[name]
+        raise AttributeError(name)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.dict[key]
+
+    def __str__(self) -> str:
+        return str(self.dict)
+
+    __repr__ = __str__
+
+
+class AnalyzeResult:
+    """The tokens of one text (pymilvus's AnalyzeResult): ``.tokens`` is a list of str, or
+    of :class:`AnalyzeToken` when details or hashes were asked for."""
+
+    def __init__(self, tokens: list) -> None:
+        self.tokens = [AnalyzeToken(t) if isinstance(t, dict) else t for t in tokens]
+
+    def __str__(self) -> str:
+        return str(self.tokens)
+
+    __repr__ = __str__

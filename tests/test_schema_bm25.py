@@ -1,23 +1,11 @@
-"""BM25 functions and text field params, checked by CollectionSchema.verify().
-
-SPARSE_FLOAT_VECTOR storage is gated by ``STORABLE_VECTOR_TYPES``; the ``sparse_storable``
-fixture opens that gate so these tests exercise the function rules on their own.
-"""
+"""BM25 functions and text field params, checked by CollectionSchema.verify()."""
 
 from __future__ import annotations
 
 import pytest
 
-import redkite.schema as schema_module
 from redkite import CollectionSchema, DataType, FieldSchema, Function, FunctionType, ParamError
 from redkite.engine.text import validate_schema_analyzers
-from redkite.types import STORABLE_VECTOR_TYPES
-
-
-@pytest.fixture
-def sparse_storable(monkeypatch):
-    monkeypatch.setattr(schema_module, "STORABLE_VECTOR_TYPES",
-                        STORABLE_VECTOR_TYPES | {DataType.SPARSE_FLOAT_VECTOR})
 
 
 def bm25_schema(text_kwargs=None, function=None, sparse_kwargs=None) -> CollectionSchema:
@@ -31,7 +19,7 @@ def bm25_schema(text_kwargs=None, function=None, sparse_kwargs=None) -> Collecti
     return schema
 
 
-def test_bm25_function_is_accepted_and_marks_its_output(sparse_storable):
+def test_bm25_function_is_accepted_and_marks_its_output():
     schema = bm25_schema({"enable_analyzer": True, "enable_match": "true",
                           "analyzer_params": '{"type": "english"}'})
     schema.verify()
@@ -52,7 +40,7 @@ def test_bm25_function_is_accepted_and_marks_its_output(sparse_storable):
     assert again.field("sparse").is_function_output
 
 
-def test_pymilvus_style_function_arguments(sparse_storable):
+def test_pymilvus_style_function_arguments():
     function = Function(name="f", function_type=FunctionType.BM25, input_field_names="text",
                         output_field_names="sparse")
     assert function.input_field_names == ["text"] and function.type is FunctionType.BM25
@@ -73,13 +61,13 @@ def test_pymilvus_style_function_arguments(sparse_storable):
     (Function("emb", FunctionType.TEXTEMBEDDING, ["text"], ["sparse"]), "TEXTEMBEDDING"),
     (Function("x", FunctionType.UNKNOWN, ["text"], ["sparse"]), "UNKNOWN"),
 ])
-def test_invalid_functions(sparse_storable, function, message):
+def test_invalid_functions(function, message):
     with pytest.raises(ParamError) as info:
         bm25_schema(function=function).verify()
     assert message in info.value.message, info.value.message
 
 
-def test_an_output_field_feeds_one_function_and_names_are_unique(sparse_storable):
+def test_an_output_field_feeds_one_function_and_names_are_unique():
     schema = bm25_schema()
     schema.add_function(Function("bm25", FunctionType.BM25, ["text"], ["sparse"]))
     with pytest.raises(ParamError, match="duplicate function name"):
@@ -113,7 +101,7 @@ def test_function_constructor_checks(args, message):
     ({"enable_analyzer": True, "analyzer_params": ["standard"]}, "must be a dict"),
     ({"enable_analyzer": True, "multi_analyzer_params": {}}, "multi_analyzer_params"),
 ])
-def test_text_field_params(sparse_storable, kwargs, message):
+def test_text_field_params(kwargs, message):
     with pytest.raises(ParamError) as info:
         bm25_schema(text_kwargs=kwargs).verify()
     assert message in info.value.message and "'text'" in info.value.message
@@ -127,7 +115,7 @@ def test_text_params_only_on_varchar():
         schema.verify()
 
 
-def test_invalid_analyzer_params_are_reported_with_the_field(sparse_storable):
+def test_invalid_analyzer_params_are_reported_with_the_field():
     schema = bm25_schema({"enable_analyzer": True, "analyzer_params": {"tokenizer": "jieba"}})
     schema.verify()
     with pytest.raises(ParamError) as info:
@@ -135,7 +123,7 @@ def test_invalid_analyzer_params_are_reported_with_the_field(sparse_storable):
     assert "field 'text'" in info.value.message and "jieba" in info.value.message
 
 
-def test_sparse_output_field_rules(sparse_storable):
+def test_sparse_output_field_rules():
     with pytest.raises(ParamError, match="dim should not be specified"):
         bm25_schema(sparse_kwargs={"dim": 8}).verify()
     with pytest.raises(ParamError, match="nullable"):

@@ -82,6 +82,17 @@ def test_stats_skip_deleted_rows():
     assert stats.document_frequency(np.array([term_id("a"), term_id("c")])).tolist() == [1, 1]
 
 
+def test_stats_without_a_subset_equal_the_stats_of_the_rest():
+    csr = texts_to_term_frequencies(DOCS, ANALYZER)
+    gone = np.zeros(len(DOCS), bool)
+    gone[[1, 5, 7]] = True
+    rest = Bm25Stats.from_csr(csr).without(Bm25Stats.from_csr(csr, alive=gone))
+    expected = Bm25Stats.from_csr(csr, alive=~gone)
+    assert (rest.num_docs, rest.total_length) == (expected.num_docs, expected.total_length)
+    assert rest.terms.tolist() == expected.terms.tolist()  # terms left in no row are gone
+    assert rest.doc_freq.tolist() == expected.doc_freq.tolist()
+
+
 def test_idf_is_positive_and_matches_the_formula():
     stats = Bm25Stats(10, 40.0, np.array([1, 2], np.uint32), np.array([10, 1], np.int64))
     idf = stats.idf(np.array([1, 2, 3], np.uint32))

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import ParamError, PrimaryKeyException
 from ..index_params import IndexParams
-from ..results import ExtraList, Hits, OmitZeroDict, SearchResult
+from ..results import AnalyzeResult, ExtraList, Hits, OmitZeroDict, SearchResult
 from ..schema import CollectionSchema, Function
 from ..types import ConsistencyLevel, DataType, FunctionType
 from .search_requests import AnnSearchRequest, BaseRanker
@@ -265,6 +265,12 @@ def upsert_result(raw: dict) -> OmitZeroDict:
 
 def delete_result(raw: dict) -> OmitZeroDict:
     return OmitZeroDict(delete_count=raw["delete_count"], cost=0)
+
+
+def analyze_results(raw: list, single: bool) -> AnalyzeResult | list[AnalyzeResult]:
+    """run_analyzer's engine answer (tokens per text) as pymilvus returns it."""
+    results = [AnalyzeResult(tokens) for tokens in raw]
+    return results[0] if single else results
 
 
 def rows_result(rows: list) -> ExtraList:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..errors import ParamError
 from ..index_params import IndexParams
+from ..results import AnalyzeResult
 from ..schema import CollectionSchema, FieldSchema
 from ..types import DataType
 from ..transport import transport_for_uri
@@ -179,3 +180,21 @@ class MilvusClient(DataMethods):
                              **kwargs: Any) -> str:
         base.reject_unknown("get_compaction_state", kwargs)
         return self._call("get_compaction_state", job_id=job_id)
+
+    # ---- text ----------------------------------------------------------------------------
+    def run_analyzer(self, texts: str | list[str], analyzer_params: str | dict | None = None,
+                     with_hash: bool = False, with_detail: bool = False,
+                     collection_name: str | None = None, field_name: str | None = None,
+                     analyzer_names: str | list[str] | None = None,
+                     timeout: float | None = None) -> AnalyzeResult | list[AnalyzeResult]:
+        """Analyze ``texts`` with ``analyzer_params`` (default: the standard analyzer) or
+        with the analyzer of ``field_name`` in ``collection_name``: one AnalyzeResult for
+        a string, a list of them for a list of strings."""
+        single = isinstance(texts, str)
+        raw = self._db_call("run_analyzer", texts=[texts] if single else texts,
+                            analyzer_params=analyzer_params, with_hash=with_hash,
+                            with_detail=with_detail,
+                            collection_name=(None if collection_name is None
+                                             else base.check_name(collection_name)),
+                            field_name=field_name, analyzer_names=analyzer_names)
+        return base.analyze_results(raw, single)

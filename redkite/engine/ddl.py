@@ -19,6 +19,7 @@ from ..types import ConsistencyLevel, LoadState
 from .catalog import (
     DEFAULT_DB, DEFAULT_PARTITION, MAX_PARTITIONS, CollectionMeta, IndexMeta, normalize_index,
 )
+from .text import validate_schema_analyzers
 
 COLLECTION_NOT_LOADED = 101
 
@@ -108,6 +109,7 @@ class DdlMixin:
         db = self._db(db_name)
         schema = schema.copy()
         schema.verify()
+        validate_schema_analyzers(schema)
         level = _consistency(consistency_level)
         with self._lock:
             existing = self.collections.get((db, name))
@@ -154,7 +156,7 @@ class DdlMixin:
             "collection_name": meta.name, "auto_id": meta.schema.auto_id,
             "num_shards": meta.num_shards, "description": meta.schema.description,
             "fields": [f.to_dict() for f in meta.schema.fields],
-            "functions": [f.to_dict() for f in meta.schema.functions], "aliases": aliases,
+            "functions": meta.schema.describe_functions(), "aliases": aliases,
             "collection_id": meta.collection_id,
             "consistency_level": int(meta.consistency_level),
             "consistency_level_name": meta.consistency_level.name,
@@ -325,9 +327,10 @@ class DdlMixin:
         if field is None:
             raise ParamError(f"cannot create index on non-existent field: {field_name!r}")
         params = dict(spec.get("params") or {})
+        metric = _function_output_metric(field, spec.get("metric_type")
+                                         or params.get("metric_type"))
         kind, metric, build = normalize_index(field.name, field.dtype,
-                                              spec.get("index_type") or "",
-                                              spec.get("metric_type") or params.get("metric_type"),
+                                              spec.get("index_type") or "", metric,
                                               params, dim=field.params.get("dim"))
         index_name = spec.get("index_name") or field.name
         validate_name(index_name, "index")
@@ -425,6 +428,21 @@ class DdlMixin:
             self._get(db, name)
         aliases = sorted(a for a, t in self.aliases.get(db, {}).items() if not name or t == name)
         return {"aliases": aliases, "collection_name": name, "db_name": db}
+
+
+def _function_output_metric(field, metric: Any) -> Any:
+    """The metric of an index on ``field``: BM25 for a BM25 function's output (the default
+    there, and the only one allowed); BM25 on any other field is refused, as in Milvus."""
+    given = metric.upper() if isinstance(metric, str) and metric else None
+    if field.is_function_output:
+        if given not in (None, "BM25"):
+            raise ParamError(f"index metric type of BM25 function output field "
+                             f"{field.name!r} must be BM25, got {metric}")
+        return "BM25"
+    if given == "BM25":
+        raise ParamError(f"only BM25 Function output field support BM25 metric type: field "
+                         f"{field.name!r} is not the output of a BM25 function")
+    return metric
 
 
 def _consistency(level: Any) -> ConsistencyLevel:

@@ -1,4 +1,8 @@
-"""Insert, upsert and delete: validate outside the lock, then one trip through ``_write``."""
+"""Insert, upsert and delete: validate outside the lock, then one trip through ``_write``.
+
+Rows are converted (and BM25 function outputs computed from their texts) before the
+write lock is taken, so the WAL records hold the computed columns.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from ..columnar import rows_to_batch
 from ..errors import DataNotMatchException, DescribeCollectionException, ParamError
 from ..types import DataType
 from .catalog import DEFAULT_PARTITION
+from .text.functions import function_outputs
 from .wal import RecordKind
 
 
@@ -27,7 +32,8 @@ class DmlMixin:
         pk = meta.primary
         if pk.auto_id:
             placeholder = np.zeros(len(rows), dtype=np.int64)
-            batch = rows_to_batch(meta.schema, rows, pk_values=placeholder, allow_pk=False)
+            batch = rows_to_batch(meta.schema, rows, pk_values=placeholder, allow_pk=False,
+                                  function_outputs=function_outputs(meta.schema))
             pk_index = batch.schema.get_field_index(pk.name)
 
             def assign_ids() -> pa.RecordBatch:
@@ -38,7 +44,8 @@ class DmlMixin:
             written, _ = self._write(collection, RecordKind.INSERT, partition_id, batch,
                                      prepare=assign_ids)
         else:
-            batch = rows_to_batch(meta.schema, rows)
+            batch = rows_to_batch(meta.schema, rows,
+                                  function_outputs=function_outputs(meta.schema))
             written, _ = self._write(collection, RecordKind.INSERT, partition_id, batch)
         return {"insert_count": written.num_rows, "ids": written.column(pk.name).to_pylist()}
 
@@ -55,7 +62,7 @@ class DmlMixin:
         if missing is not None:
             raise DataNotMatchException(f"upsert needs the primary key field `{pk.name}` in "
                                         f"every row; row {missing} has none")
-        batch = rows_to_batch(meta.schema, rows)
+        batch = rows_to_batch(meta.schema, rows, function_outputs=function_outputs(meta.schema))
         written, _ = self._write(collection, RecordKind.UPSERT, partition_id, batch)
         return {"upsert_count": written.num_rows, "ids": written.column(pk.name).to_pylist()}
 

@@ -18,6 +18,7 @@ from ..schema import DYNAMIC_FIELD
 from ..search_options import check_round_decimal, round_distances
 from ..types import DataType
 from ..vectors import VectorLayout, layout_of, parse_queries, present_vectors
+from .exec.bm25 import bind_queries, reject_text, text_request
 from .exec.grouping import Grouping, grouped_search_views, parse_grouping
 from .exec.pk_scan import first_by_pk
 from .exec.range_search import DistanceRange, range_search_views, take_range
@@ -26,6 +27,8 @@ from .exec.search import Candidates, search_views
 from .expr import compile_filter
 from .index import normalize_search_params
 from .storage.sparse_rows import SparseRows, drop_smallest
+from .text import run_analyzer as analyze_texts
+from .text.functions import bm25_function_for, field_analyzer
 
 MAX_TOPK = 16384
 MAX_HYBRID_REQUESTS = 1024
@@ -59,7 +62,7 @@ class SearchLeg:
 
     field: str
     metric: str
-    queries: np.ndarray | SparseRows
+    queries: Any  # a matrix, SparseRows, or query texts (Bm25Request, then Bm25Queries)
     layout: VectorLayout
     band: DistanceRange | None = None
     params: dict = dataclass_field(default_factory=dict)  # the index's search parameters
@@ -101,7 +104,7 @@ class ReadMixin:
     def _output_plan(self, meta, output_fields: Sequence[str] | None,
                      default_all: bool) -> OutputPlan:
         schema = meta.schema
-        names = [f.name for f in schema.fields]
+        names = [f.name for f in schema.fields if not f.is_function_output]
         dynamic_on = schema.enable_dynamic_field
         requested = list(output_fields) if output_fields else (["*"] if default_all else [])
         if isinstance(output_fields, str):
@@ -120,6 +123,9 @@ class ReadMixin:
                 raise ParamError("count(*) cannot be combined with other output fields")
             elif name in names:
                 columns.append(name)
+            elif schema.field(name) is not None:  # a function output: computed, not returned
+                raise ParamError(f"not allowed to retrieve raw data of field {name}: it is the "
+                                 "output of a BM25 function")
             elif name == DYNAMIC_FIELD and dynamic_on:
                 dynamic_keys = True
             elif dynamic_on:
@@ -198,6 +204,7 @@ class ReadMixin:
         plan = self._search_plan(meta, output_fields)
         views = collection.store.snapshot(self._partition_ids(collection, partition_names))
         masks = self._filter_masks(collection, views, filter, filter_params)
+        leg.queries = bind_queries(leg.queries, views)
         found = _run_leg(views, masks, leg, limit, offset, grouping)
         hits = [self._hits(views, plan, meta.primary.name, found.view_index[q], found.row[q],
                            found.distance[q], round_decimal)
@@ -221,6 +228,8 @@ class ReadMixin:
         round_decimal = check_round_decimal(round_decimal)
         plan = self._search_plan(meta, output_fields)
         views = collection.store.snapshot(self._partition_ids(collection, partition_names))
+        for leg in legs:
+            leg.queries = bind_queries(leg.queries, views)
         found = [_run_leg(views, self._filter_masks(collection, views, leg.filter,
                                                     leg.filter_params), leg, leg.limit, 0, None)
                  for leg in legs]
@@ -236,6 +245,31 @@ class ReadMixin:
             hits.append(self._hits(views, plan, meta.primary.name, view_index[order],
                                    rows[order], scores[order], round_decimal))
         return {"pk_name": meta.primary.name, "hits": hits}
+
+    def run_analyzer(self, db_name: str | None, texts: list[str], analyzer_params: Any = None,
+                     with_hash: bool = False, with_detail: bool = False,
+                     collection_name: str | None = None, field_name: str | None = None,
+                     analyzer_names: Any = None) -> list:
+        """Tokens of each text (see :func:`.text.run_analyzer`), analyzed with
+        ``analyzer_params`` or with the analyzer of a collection's field."""
+        for name, flag in (("with_hash", with_hash), ("with_detail", with_detail)):
+            if not isinstance(flag, bool):
+                raise ParamError(f"run_analyzer: {name} must be a bool, got {flag!r}")
+        if analyzer_names is not None:
+            raise ParamError("run_analyzer: analyzer_names selects among a field's "
+                             "multi_analyzer_params, which redkite does not support")
+        if collection_name or field_name:
+            if not (collection_name and field_name):
+                raise ParamError("run_analyzer: pass both collection_name and field_name to "
+                                 "use a field's analyzer")
+            if analyzer_params is not None:
+                raise ParamError("run_analyzer: pass analyzer_params or a collection's "
+                                 "field, not both")
+            schema = self._get(db_name, collection_name).meta.schema
+            field_analyzer(schema, field_name)  # the field must have an analyzer
+            analyzer_params = schema.field(field_name).params.get("analyzer_params")
+        return analyze_texts(list(texts) if isinstance(texts, (list, tuple)) else texts,
+                             analyzer_params, with_detail=with_detail, with_hash=with_hash)
 
     def _search_plan(self, meta, output_fields) -> OutputPlan:
         plan = self._output_plan(meta, output_fields, default_all=False)
@@ -278,7 +312,9 @@ def _check_window(limit: Any, offset: Any, what: str) -> tuple[int | None, int]:
 def _search_leg(meta, data: Any, anns_field: str | None, metric_type: str | None,
                 params: Any, top_k: int) -> SearchLeg:
     """Check the vector half of a search: field, metric, params (range bounds taken out,
-    the index's search parameters checked against ``top_k`` and defaulted), query vectors."""
+    the index's search parameters checked against ``top_k`` and defaulted), query vectors
+    (query texts for a BM25 function's output field, bound to statistics later by
+    :func:`.exec.bm25.bind_queries`)."""
     field = _anns_field(meta, anns_field)
     index = meta.index_for_field(field.name)
     metric = _search_metric(index.metric_type, metric_type)
@@ -288,10 +324,17 @@ def _search_leg(meta, data: Any, anns_field: str | None, metric_type: str | None
     band = take_range(params, metric)
     layout = layout_of(field)
     params = normalize_search_params(index.index_type, metric, params, limit=top_k)
-    queries = parse_queries(layout, data, field.name)
+    drop_ratio = params.get("drop_ratio_search", 0.0)
     if layout.is_sparse:
-        queries = drop_smallest(SparseRows(*queries), params.get("drop_ratio_search", 0.0))
-        params["drop_ratio_search"] = 0.0  # applied once here, for exact and indexed segments
+        params["drop_ratio_search"] = 0.0  # applied once to the queries, for every segment
+    function = bm25_function_for(meta.schema, field.name)
+    if function is not None:
+        queries = text_request(function, data, index.params, drop_ratio)
+    else:
+        reject_text(field, data)
+        queries = parse_queries(layout, data, field.name)
+        if layout.is_sparse:
+            queries = drop_smallest(SparseRows(*queries), drop_ratio)
     if len(queries) == 0:
         raise ParamError("search needs at least one query vector")
     return SearchLeg(field.name, metric, queries, layout, band, params=params)

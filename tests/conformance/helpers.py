@@ -404,12 +404,16 @@ def brute_force(base: np.ndarray, q: np.ndarray, metric: str, k: int,
 # client-side utilities
 
 
-def datatype_of(client: Any) -> Any:
-    """The DataType enum of the library that owns ``client``."""
+def library_of(client: Any) -> Any:
+    """The package (pymilvus or redkite) that owns ``client``."""
     import sys
 
-    root = type(client).__module__.split(".")[0]
-    return sys.modules[root].DataType
+    return sys.modules[type(client).__module__.split(".")[0]]
+
+
+def datatype_of(client: Any) -> Any:
+    """The DataType enum of the library that owns ``client``."""
+    return library_of(client).DataType
 
 
 def is_lite(client: Any) -> bool:

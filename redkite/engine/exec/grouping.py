@@ -79,8 +79,9 @@ def grouped_search_views(views: list[SegmentView], masks: list[np.ndarray], fiel
     out = Candidates([], [], [])
     for query in range(len(queries)):
         scores = scored.scores[query]
-        candidates = (np.arange(scored.size) if band is None
-                      else np.flatnonzero(band.keep(scores)))
+        # sparse rows sharing no term with the query score -inf: they are not hits
+        candidates = np.flatnonzero(np.isfinite(scores) if band is None
+                                    else band.keep(scores))
         picked = pick_groups(scores[candidates], codes[candidates], metric, limit, offset,
                              grouping.group_size, grouping.strict)
         append_hits(out, scored, query, candidates[picked])

@@ -7,11 +7,11 @@ contributions (rows are identified by an integer key, so results are deduplicate
 
 * RRF: ``1 / (k + rank + 1)`` per leg, ``rank`` 0-based; ``0 < k < 16384``.
 * Weighted: ``weight_i * f_i(distance)`` with ``f`` Milvus's normalisation when
-  ``norm_score`` is true: COSINE ``(1 + d) / 2``, IP ``1/2 + atan(d) / pi``, L2
-  ``1 - 2 atan(d) / pi`` (all "larger is better", in [0, 1]). Without normalisation the
-  raw distances are summed; when legs mix directions (L2 with IP/COSINE) the L2 legs
-  still go through ``1 - 2 atan(d) / pi`` so that larger is better throughout. Weights
-  lie in [0, 1], one per leg.
+  ``norm_score`` is true: COSINE ``(1 + d) / 2``, IP ``1/2 + atan(d) / pi``, BM25
+  ``2 atan(d) / pi``, L2 ``1 - 2 atan(d) / pi`` (all "larger is better", in [0, 1]).
+  Without normalisation the raw distances are summed; when legs mix directions (L2
+  with IP/COSINE/BM25) the L2 legs still go through ``1 - 2 atan(d) / pi`` so that
+  larger is better throughout. Weights lie in [0, 1], one per leg.
 
 Fused scores sort descending (ascending only for an unnormalised weighted fusion of
 L2-only legs), ties by smaller primary key, as Milvus orders them.
@@ -117,6 +117,8 @@ def _weighted_part(distances: np.ndarray, metric: str, norm: bool,
             return (1.0 + distances) * 0.5
         if metric == "IP":
             return 0.5 + np.arctan(distances) / np.pi
+        if metric == "BM25":
+            return 2.0 * np.arctan(distances) / np.pi
         return 1.0 - 2.0 * np.arctan(distances) / np.pi
     if mixed and not larger_is_closer(metric):
         return 1.0 - 2.0 * np.arctan(distances) / np.pi

@@ -8,7 +8,8 @@ Scoring depends on the field's type:
 * FLOAT_VECTOR: one matrix product; FLOAT16, BFLOAT16 and INT8 vectors are converted to
   float32 a block of rows at a time and go through the same product;
 * BINARY_VECTOR: HAMMING or JACCARD on packed bits (:mod:`.binary`);
-* SPARSE_FLOAT_VECTOR: inner product over CSR rows (:mod:`.sparse_ip`).
+* SPARSE_FLOAT_VECTOR: inner product over CSR rows (:mod:`.sparse_ip`), or BM25 for
+  text queries on a BM25 function's output field (:mod:`.bm25`).
 
 Distances follow Milvus: L2 is the squared Euclidean distance, HAMMING and JACCARD are
 distances (smaller is closer); IP and COSINE are similarities (larger is closer).
@@ -28,6 +29,7 @@ from ..storage.index_builder import index_input
 from ..storage.segments import SegmentView
 from ..storage.sparse_rows import SparseRows
 from .binary import binary_distances
+from .bm25 import Bm25Queries, Bm25Scorer
 from .sparse_ip import sparse_ip_scores
 
 GATHER_BELOW = 0.5
@@ -57,15 +59,20 @@ def search_views(views: list[SegmentView], masks: list[np.ndarray], field: str,
 
     A sealed view with an index on ``field`` is searched through it (with the search
     ``params``; the index itself scores the allowed rows exactly when a filter leaves few);
-    the others are scored exactly (all of them when ``use_indexes`` is false)."""
+    the others are scored exactly (all of them when ``use_indexes`` is false). BM25 queries
+    (:class:`~.bm25.Bm25Queries`) reach an index with their
+    :class:`~redkite.engine.index.base.Bm25Context`."""
     scorer = index_queries = None
+    bm25 = queries.context if isinstance(queries, Bm25Queries) else None
     per_view = []
     for position, (view, mask) in enumerate(zip(views, masks)):
         segment_index = view.indexes.get(field) if use_indexes else None
         if segment_index is not None:
             if index_queries is None:
-                index_queries, _ = index_input(layout.dtype, queries)
-            found = _search_indexed(segment_index.index, mask, index_queries, params or {}, k)
+                index_queries, _ = index_input(layout.dtype,
+                                               queries.rows if bm25 is not None else queries)
+            found = _search_indexed(segment_index.index, mask, index_queries, params or {}, k,
+                                    bm25)
         else:
             scorer = scorer or make_scorer(field, layout, queries, metric)
             found = _search_one(view, mask, scorer, metric, k)
@@ -74,17 +81,20 @@ def search_views(views: list[SegmentView], masks: list[np.ndarray], field: str,
     return _merge(per_view, len(queries), k, metric)
 
 
-def _search_indexed(index, mask: np.ndarray, queries: Any, params: dict, k: int):
+def _search_indexed(index, mask: np.ndarray, queries: Any, params: dict, k: int, bm25=None):
     alive = int(np.count_nonzero(mask))
     if alive == 0:
         return None
     allowed = None if alive == len(mask) else mask
-    distances, labels = index.search(queries, min(k, alive), params, allowed)
+    extra = {} if bm25 is None else {"bm25": bm25}
+    distances, labels = index.search(queries, min(k, alive), params, allowed, **extra)
     return labels, distances  # padding: label -1 with an infinite distance, dropped in _merge
 
 
 def make_scorer(field: str, layout: VectorLayout, queries: Any, metric: str):
     """A callable ``(view, rows or None) -> (nq, len(rows)) scores`` for the field."""
+    if isinstance(queries, Bm25Queries):
+        return Bm25Scorer(field, queries)
     if layout.is_sparse:
         return _SparseScorer(field, queries)
     if layout.is_binary:

@@ -123,9 +123,13 @@ INVERTED_INDEX_ALGO = ParamSpec("inverted_index_algo", "str", default="DAAT_MAXS
                                 choices=("DAAT_MAXSCORE", "DAAT_WAND", "TAAT_NAIVE"))
 BM25_K1 = ParamSpec("bm25_k1", "float", 0, 3, default=1.2)
 BM25_B = ParamSpec("bm25_b", "float", 0, 1, default=0.75)
+# Milvus fills bm25_avgdl (default 100) into a BM25 index's params; searches use the
+# collection's actual mean document length, so the value is only recorded.
+BM25_AVGDL = ParamSpec("bm25_avgdl", "float", 0, None, default=100.0)
+BM25_PARAMS = ("bm25_k1", "bm25_b", "bm25_avgdl")
 RBQ_BITS_QUERY = ParamSpec("rbq_bits_query", "int", 0, 8, default=0)
 LEVEL = ParamSpec("level", "int", 1, 10, default=1)
-SPARSE_BUILD = (DROP_RATIO_BUILD, INVERTED_INDEX_ALGO, BM25_K1, BM25_B)
+SPARSE_BUILD = (DROP_RATIO_BUILD, INVERTED_INDEX_ALGO, BM25_K1, BM25_B, BM25_AVGDL)
 SPARSE_SEARCH = (DROP_RATIO_SEARCH, DIM_MAX_SCORE_RATIO)
 
 INDEX_RULES: dict[str, IndexRule] = {rule.name: rule for rule in (
@@ -292,7 +296,8 @@ def resolve_autoindex(kind: str, metric: str) -> tuple[str, dict]:
     index_type, params = AUTOINDEX_CHOICE[kind]
     params = dict(params)
     if kind == "sparse" and metric == "BM25":
-        params.update(bm25_k1=BM25_K1.default, bm25_b=BM25_B.default)
+        params.update(bm25_k1=BM25_K1.default, bm25_b=BM25_B.default,
+                      bm25_avgdl=BM25_AVGDL.default)
     return index_type, params
 
 
@@ -440,7 +445,7 @@ def _is_integral(value: Any) -> bool:
 
 def _fill_build_defaults(rule: IndexRule, metric: str, out: dict) -> None:
     for spec in rule.build:
-        if spec.name in ("bm25_k1", "bm25_b"):
+        if spec.name in BM25_PARAMS:
             if metric != "BM25":
                 if spec.name in out:
                     raise ParamError(f"parameter {spec.name!r} of index type {rule.name} "

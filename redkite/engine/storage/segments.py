@@ -10,6 +10,11 @@
 Readers work on a :class:`SegmentView`: a consistent snapshot of a segment's rows (the
 column source the filter evaluator and the executors read). Deletes flip bits in the
 segment's mask, which views share, so a view sees deletes made after it was taken.
+
+Each view carries two caches of derived data: ``cache`` holds what depends on the
+view's rows (a growing segment starts a new one on every append), ``prefix_cache``
+lives as long as the segment and holds entries computed over a prefix of its rows,
+which appends never change (each entry records how many rows it covers).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class SegmentView:
     norms_source: "BaseSegment"
     cache: dict = field(default_factory=dict)
     indexes: dict = field(default_factory=dict)  # field name -> SegmentIndex (sealed only)
+    prefix_cache: dict = field(default_factory=dict)  # entries over a row prefix
 
     @property
     def num_rows(self) -> int:
@@ -68,6 +74,7 @@ class BaseSegment:
         self.dense = {name: layout for name, layout in layouts.items() if not layout.is_sparse}
         self.deleted = np.zeros(0, dtype=bool)
         self.deletes_dirty = False
+        self.prefix_cache: dict = {}
 
     @property
     def num_rows(self) -> int:
@@ -151,7 +158,7 @@ class GrowingSegment(BaseSegment):
         vectors: dict = {name: buf[: self._rows] for name, buf in self._vectors.items()}
         vectors.update((name, buffer.view()) for name, buffer in self._sparse.items())
         return SegmentView(self.segment_id, self.partition_id, self._table, vectors,
-                           self.deleted, self, self._cache)
+                           self.deleted, self, self._cache, prefix_cache=self.prefix_cache)
 
     def to_table(self) -> pa.Table:
         return pa.Table.from_batches(self._batches, schema=self.schema).combine_chunks()
@@ -210,7 +217,7 @@ class SealedSegment(BaseSegment):
 
     def view(self) -> SegmentView:
         return SegmentView(self.segment_id, self.partition_id, self.table, self._vectors,
-                           self.deleted, self, self._cache)
+                           self.deleted, self, self._cache, prefix_cache=self.prefix_cache)
 
 
 def write_table_file(directory: Path, name: str, table: pa.Table) -> FileRef:

@@ -97,6 +97,15 @@ class Bm25Stats:
         return Bm25Stats(sum(p.num_docs for p in parts), sum(p.total_length for p in parts),
                          merged.astype(np.uint32), doc_freq)
 
+    def without(self, removed: Bm25Stats) -> Bm25Stats:
+        """Stats of this set minus ``removed``, a subset of it (e.g. its deleted rows)."""
+        negated = Bm25Stats(-removed.num_docs, -removed.total_length, removed.terms,
+                            -removed.doc_freq)
+        merged = self.merge(negated)
+        keep = merged.doc_freq > 0
+        return Bm25Stats(merged.num_docs, max(merged.total_length, 0.0), merged.terms[keep],
+                         merged.doc_freq[keep])
+
     @property
     def avgdl(self) -> float:
         """Mean document length (1.0 for a collection without tokens)."""
