@@ -126,7 +126,7 @@ class DataRpcs:
     def HybridSearch(self, request, context):
         schema, _ = self.call("schema_of", request, context, name=request.collection_name)
         rank = _rank_options(request)
-        legs = [_hybrid_leg(sub) for sub in request.requests]
+        legs = [_hybrid_leg(sub, rank) for sub in request.requests]
         raw = self.call(
             "hybrid_search", request, context, collection_name=request.collection_name,
             requests=legs, ranker=rank.pop("ranker"),
@@ -200,16 +200,21 @@ def _search_options(pairs: Any) -> dict:
     return out
 
 
-def _hybrid_leg(sub: Any) -> dict:
-    """One AnnSearchRequest of a HybridSearch as the engine's request dict."""
+def _hybrid_leg(sub: Any, rank: dict) -> dict:
+    """One AnnSearchRequest of a HybridSearch as the engine's request dict. pymilvus copies
+    the hybrid search's offset and round_decimal into every request: they must match."""
     if sub.sub_reqs or sub.HasField("function_score") or sub.output_fields:
         raise ParamError("a hybrid_search request takes vectors, a filter and search params "
                          "only")
     options = _search_options(sub.search_params)
-    extra = sorted(k for k in ("offset", *_GROUPING_KEYS) if options.get(k))
-    if extra or options["round_decimal"] not in (-1, None):
-        raise ParamError(f"hybrid_search: {extra or ['round_decimal']} apply to the whole "
-                         "hybrid search, not to one request")
+    grouping = sorted(k for k in _GROUPING_KEYS if k in options)
+    if grouping:
+        raise ParamError(f"hybrid_search: {grouping} are not supported by redkite (group a "
+                         "single-vector search instead)")
+    for key, unset in (("offset", 0), ("round_decimal", -1)):
+        if options[key] not in (unset, rank[key]):
+            raise ParamError(f"hybrid_search: {key} applies to the whole hybrid search, not "
+                             "to one request")
     return {"data": placeholder_vectors(sub.placeholder_group, sub.nq),
             "anns_field": options["anns_field"], "limit": options["limit"],
             "filter": sub.dsl, "filter_params": template_values(sub.expr_template_values) or None,
