@@ -52,23 +52,23 @@ class DataRpcs:
         schema, _ = self.call("schema_of", request, context, name=request.collection_name)
         return column_batch(request.fields_data, schema, request.num_rows)
 
-    @rpc(milvus_pb2.MutationResult)
-    def Insert(self, request, context):
-        raw = self.call("insert", request, context, collection_name=request.collection_name,
+    def _write(self, operation: str, request, context) -> dict:
+        """Insert or upsert the request's columns; the MutationResult fields."""
+        raw = self.call(operation, request, context, collection_name=request.collection_name,
                         rows=self._rows(request, context),
                         partition_name=request.partition_name)
-        return {"IDs": ids_proto(raw["ids"]), "insert_cnt": raw["insert_count"],
+        return {"IDs": ids_proto(raw["ids"]), f"{operation}_cnt": raw[f"{operation}_count"],
                 "timestamp": _now()}
+
+    @rpc(milvus_pb2.MutationResult)
+    def Insert(self, request, context):
+        return self._write("insert", request, context)
 
     @rpc(milvus_pb2.MutationResult)
     def Upsert(self, request, context):
         if request.partial_update:
             raise ParamError("partial_update upserts are not supported by redkite")
-        raw = self.call("upsert", request, context, collection_name=request.collection_name,
-                        rows=self._rows(request, context),
-                        partition_name=request.partition_name)
-        return {"IDs": ids_proto(raw["ids"]), "upsert_cnt": raw["upsert_count"],
-                "timestamp": _now()}
+        return self._write("upsert", request, context)
 
     @rpc(milvus_pb2.MutationResult)
     def Delete(self, request, context):
