@@ -32,8 +32,6 @@ def hybrid_ts(ms: int) -> int:
 # ---- proto -> redkite ----------------------------------------------------------------------
 def schema_from_proto(proto: Any) -> CollectionSchema:
     """The schema a CreateCollection request carries (``schema`` bytes already parsed)."""
-    if proto.struct_array_fields if hasattr(proto, "struct_array_fields") else False:
-        raise ParamError("struct array fields are not supported by redkite")
     fields = [field_from_proto(f) for f in proto.fields]
     functions = [function_from_proto(f) for f in proto.functions]
     return CollectionSchema(fields, proto.description, functions,
@@ -131,8 +129,7 @@ def schema_to_proto(schema: CollectionSchema, name: str) -> "schema_pb2.Collecti
                                         autoID=schema.auto_id,
                                         enable_dynamic_field=schema.enable_dynamic_field)
     proto.fields.extend(field_to_proto(f.to_dict()) for f in schema.fields)
-    proto.functions.extend(function_to_proto(f) for f in
-                           [dict(f.to_dict(), id=0) for f in schema.functions])
+    proto.functions.extend(function_to_proto(f.to_dict()) for f in schema.functions)
     return proto
 
 

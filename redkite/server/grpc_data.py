@@ -22,17 +22,18 @@ from ..schema import DYNAMIC_FIELD
 from .rpc import rpc
 
 COUNT_STAR = "count(*)"
-# search_params keys pymilvus sends that redkite honours or that carry no behaviour here
+# search_params keys redkite honours, plus the ones pymilvus's search iterator sends to
+# probe for server-side iterators (answered as a plain search: it then iterates itself)
 _SEARCH_KEYS = {"anns_field", "topk", "metric_type", "params", "round_decimal", "offset",
                 "ignore_growing", "group_by_field", "group_size", "strict_group_size",
-                "iterator", "search_iter_v2", "search_iter_batch_size", "collection_id",
-                "hints"}
+                "iterator", "search_iter_v2", "search_iter_batch_size", "collection_id"}
 _QUERY_KEYS = {"limit", "offset", "ignore_growing", "reduce_stop_for_best", "iterator",
                "collection_id"}
 _GROUPING_KEYS = ("group_by_field", "group_size", "strict_group_size")
+# keys pymilvus copies from search_params' top level into its "params" JSON as well
 _PARAMS_ALSO_TOP_LEVEL = {"metric_type", "offset", "round_decimal", "ignore_growing",
-                          "hints", *_GROUPING_KEYS, "iterator", "search_iter_v2",
-                          "search_iter_batch_size", "page_retain_order"}
+                          *_GROUPING_KEYS, "iterator", "search_iter_v2",
+                          "search_iter_batch_size"}
 _BYTE_PLACEHOLDERS = {common_pb2.BinaryVector, common_pb2.Float16Vector,
                       common_pb2.BFloat16Vector, common_pb2.Int8Vector}
 

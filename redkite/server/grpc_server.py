@@ -23,7 +23,6 @@ import grpc
 
 from ..engine.database import Database
 from ..protocol import SERVICE, SERVICE_NAME
-from ..protocol.columns import packed_array  # noqa: F401 - keeps protocol stubs loaded
 from ..protocol.status import unimplemented_status
 from .grpc_service import MilvusServicer
 

@@ -244,3 +244,28 @@ def test_concurrent_clients(uri, client):
     assert not errors and not any(t.is_alive() for t in threads)
     assert client.query("busy", filter="id >= 1000", output_fields=["count(*)"])[0][
         "count(*)"] == 60
+
+
+@pytest.mark.parametrize("kwargs,named", [
+    ({"search_params": {"hints": "iterative_filter"}}, "hints"),
+    ({"ignore_growing": True}, "ignore_growing"),
+])
+def test_search_options_redkite_lacks_are_refused_by_name(client, kwargs, named):
+    if not client.has_collection("opts"):
+        _quick(client, "opts", n=5)
+    with pytest.raises(MilvusException) as err:
+        client.search("opts", data=[[0.1, 0.2, 0.3, 0.4]], limit=2, **kwargs)
+    assert err.value.code == 1100 and named in err.value.message
+
+
+def test_search_iterator_falls_back_to_client_side_paging(client):
+    vectors = _quick(client, "iter", n=25)
+    iterator = client.search_iterator("iter", data=[vectors[0]], batch_size=10)
+    seen = []
+    while True:
+        page = iterator.next()
+        if not page:
+            break
+        seen.extend(hit["id"] for hit in page)
+    iterator.close()
+    assert sorted(seen) == list(range(25))
