@@ -107,6 +107,9 @@ class MilvusServicer(DataRpcs):
     @rpc(milvus_pb2.ShowCollectionsResponse)
     def ShowCollections(self, request, context):
         names = self.call("list_collections", request, context)
+        if request.collection_names:
+            wanted = set(request.collection_names)
+            names = [n for n in names if n in wanted]
         if request.type == milvus_pb2.InMemory:
             names = [n for n in names if self.call("get_load_state", request, context, name=n)[
                 "state"] == LoadState.Loaded]
@@ -339,9 +342,12 @@ class MilvusServicer(DataRpcs):
 def _check_load_options(request: Any) -> None:
     if request.replica_number > 1:
         raise ParamError(f"replica_number={request.replica_number}: redkite keeps one replica")
-    if request.load_fields or request.resource_groups:
-        raise ParamError("partial loading (load_fields) and resource groups are not supported "
-                         "by redkite")
+    if request.load_fields or request.skip_load_dynamic_field or request.resource_groups:
+        raise ParamError("partial loading (load_fields, skip_load_dynamic_field) and resource "
+                         "groups are not supported by redkite")
+    if request.load_params:
+        raise ParamError(f"load_params {sorted(request.load_params)} are not supported by "
+                         "redkite")
 
 
 def _index_spec(params: dict[str, str]) -> dict:
