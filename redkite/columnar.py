@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import operator
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -63,14 +64,18 @@ def arrow_schema(schema: CollectionSchema) -> pa.Schema:
     return pa.schema(columns)
 
 
-def rows_to_batch(schema: CollectionSchema, rows: Sequence[dict], *, pk_values: Any = None,
-                  allow_pk: bool = True, function_outputs: FunctionOutputs | None = None,
-                  ) -> pa.RecordBatch:
-    """Convert and validate ``rows``; ``pk_values`` fills an auto_id primary key.
+def rows_to_batch(schema: CollectionSchema, rows: Sequence[dict] | ColumnBatch, *,
+                  pk_values: Any = None, allow_pk: bool = True,
+                  function_outputs: FunctionOutputs | None = None) -> pa.RecordBatch:
+    """Convert and validate ``rows`` (or a :class:`ColumnBatch`); ``pk_values`` fills an
+    auto_id primary key.
 
     Function output fields (``is_function_output``) must not be in the rows: their
     columns come from ``function_outputs``, called with the converted columns by name.
     """
+    if isinstance(rows, ColumnBatch):
+        return columns_to_batch(schema, rows, pk_values=pk_values, allow_pk=allow_pk,
+                                function_outputs=function_outputs)
     outputs = {f.name for f in schema.fields if f.is_function_output}
     given = _uniform_columns(schema, rows)
     known = {f.name for f in schema.fields} - outputs
@@ -93,15 +98,21 @@ def rows_to_batch(schema: CollectionSchema, rows: Sequence[dict], *, pk_values: 
             columns[fs.name] = _auto_pk(fs, rows, pk_values, allow_pk)
         else:
             columns[fs.name] = _field_column(fs, rows, None if given is None else given[fs.name])
-    if outputs:
-        if function_outputs is None:
-            raise ParamError(f"fields {sorted(outputs)} are function outputs and need the "
-                             "engine to compute them")
-        columns.update(function_outputs(columns))
+    _add_function_outputs(columns, outputs, function_outputs)
     arrays = [columns[fs.name] for fs in schema.fields]
     if schema.enable_dynamic_field:
         arrays.append(_dynamic_column(rows, extra))
     return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(schema))
+
+
+def _add_function_outputs(columns: dict, outputs: set[str],
+                          function_outputs: FunctionOutputs | None) -> None:
+    if not outputs:
+        return
+    if function_outputs is None:
+        raise ParamError(f"fields {sorted(outputs)} are function outputs and need the "
+                         "engine to compute them")
+    columns.update(function_outputs(columns))
 
 
 def _uniform_columns(schema: CollectionSchema, rows: Any) -> dict[str, tuple] | None:
@@ -305,6 +316,165 @@ def _apply_nulls(fs: FieldSchema, column: pa.Array, rows: Sequence[dict]) -> pa.
             f"set default_value (row {position})")
     raise DataNotMatchException(f"field `{fs.name}` is not nullable but row {position} "
                                 "holds None")
+
+
+@dataclass
+class ColumnBatch:
+    """Rows given column-wise, as the Milvus protocol sends them: one Arrow array per field
+    present, ``num_rows`` long, a null marking a value left out (nullable or defaulted
+    fields). ``$meta``, when present, holds each row's dynamic keys as JSON object text.
+    Accepted wherever the engine takes rows (insert, upsert)."""
+
+    columns: dict[str, pa.Array]
+    num_rows: int
+
+    def __len__(self) -> int:
+        return self.num_rows
+
+
+def first_row_without(rows: Sequence[dict] | ColumnBatch, name: str) -> int | None:
+    """Position of the first row whose ``name`` is missing or None (None if every row has
+    one)."""
+    if isinstance(rows, ColumnBatch):
+        column = rows.columns.get(name)
+        if column is None:
+            return 0 if rows.num_rows else None
+        if column.null_count == 0:
+            return None
+        return int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
+    return next((i for i, row in enumerate(rows)
+                 if isinstance(row, dict) and row.get(name) is None), None)
+
+
+def columns_to_batch(schema: CollectionSchema, data: ColumnBatch, *, pk_values: Any = None,
+                     allow_pk: bool = True,
+                     function_outputs: FunctionOutputs | None = None) -> pa.RecordBatch:
+    """Validate column-wise rows against ``schema`` (the checks of :func:`rows_to_batch`:
+    unknown fields, missing fields, nulls and defaults, value types and ranges, string
+    lengths, array capacities, vector layouts, JSON text) and build the stored batch."""
+    outputs = {f.name for f in schema.fields if f.is_function_output}
+    given_outputs = sorted(outputs & set(data.columns))
+    if given_outputs:
+        raise DataNotMatchException(
+            f"Attempt to insert an unexpected function output field `{given_outputs[0]}` to "
+            "collection: it is computed from the function's input")
+    known = {f.name for f in schema.fields}
+    extra = sorted(set(data.columns) - known - {DYNAMIC_FIELD})
+    if extra or (DYNAMIC_FIELD in data.columns and not schema.enable_dynamic_field):
+        name = extra[0] if extra else DYNAMIC_FIELD
+        raise DataNotMatchException(f"Attempt to insert an unexpected field `{name}` to "
+                                    "collection without enabling dynamic field")
+    for name, column in data.columns.items():
+        if len(column) != data.num_rows:
+            raise DataNotMatchException(f"field `{name}` has {len(column)} values for "
+                                        f"{data.num_rows} rows")
+    columns = {fs.name: _given_column(fs, data, pk_values, allow_pk)
+               for fs in schema.fields if fs.name not in outputs}
+    _add_function_outputs(columns, outputs, function_outputs)
+    arrays = [columns[fs.name] for fs in schema.fields]
+    if schema.enable_dynamic_field:
+        arrays.append(_given_dynamic(data))
+    return pa.RecordBatch.from_arrays(arrays, schema=arrow_schema(schema))
+
+
+def _given_column(fs: FieldSchema, data: ColumnBatch, pk_values: Any,
+                  allow_pk: bool) -> pa.Array:
+    column = data.columns.get(fs.name)
+    if fs.is_primary and fs.auto_id:
+        if column is not None and not allow_pk:
+            raise DataNotMatchException(f"the primary key field `{fs.name}` is auto_id: do "
+                                        "not pass it")
+        if pk_values is not None:
+            return pa.array(np.asarray(pk_values, dtype=np.int64))
+    if column is None:
+        if not (fs.nullable or fs.has_default):
+            raise DataNotMatchException(
+                f"Insert missed an field `{fs.name}` to collection without set "
+                "nullable==true or set default_value")
+        column = pa.nulls(data.num_rows, arrow_type(fs))
+    if fs.is_vector:
+        return _given_vectors(fs, column)
+    if fs.dtype == DataType.JSON:
+        column = _given_json(fs.name, column)
+    else:
+        column = _cast_scalars(fs, column)
+        if fs.dtype == DataType.FLOAT:
+            _check_float32_range(fs, column)
+        _check_lengths(fs, column)
+    if column.null_count == 0 or fs.nullable:
+        return column
+    if fs.has_default:
+        return pc.fill_null(column, pa.scalar(fs.default_value, type=column.type))
+    position = int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
+    raise DataNotMatchException(f"field `{fs.name}` is not nullable but row {position} "
+                                "holds None")
+
+
+def _same_kind(given: pa.DataType, target: pa.DataType) -> bool:
+    for kind in (pa.types.is_boolean, pa.types.is_integer, pa.types.is_floating,
+                 pa.types.is_string, pa.types.is_null):
+        if kind(target):
+            return kind(given) or pa.types.is_null(given)
+    if pa.types.is_list(target):
+        return pa.types.is_null(given) or (pa.types.is_list(given) and _same_kind(
+            given.value_type, target.value_type))
+    return False
+
+
+def _cast_scalars(fs: FieldSchema, column: pa.Array) -> pa.Array:
+    target = arrow_type(fs)
+    if not _same_kind(column.type, target):
+        raise DataNotMatchException(
+            f"The Input data type is inconsistent with defined schema, {{{fs.name}}} field "
+            f"should be a {_type_label(fs)}, but got {column.type} values")
+    try:
+        return column.cast(target)
+    except (pa.ArrowInvalid, OverflowError) as exc:
+        raise DataNotMatchException(f"field `{fs.name}`: a value is out of range for "
+                                    f"{_type_label(fs)}: {exc}") from None
+
+
+def _given_vectors(fs: FieldSchema, column: pa.Array) -> pa.Array:
+    if column.null_count:
+        position = int(np.argmax(column.is_null().to_numpy(zero_copy_only=False)))
+        raise DataNotMatchException(
+            f"Insert missed an field `{fs.name}` to collection without set nullable==true "
+            f"or set default_value (row {position})")
+    if column.type != arrow_type(fs):
+        raise DataNotMatchException(
+            f"field `{fs.name}` is a {fs.dtype.name.lower()}"
+            f"{'' if fs.dim is None else f' of dim {fs.dim}'}: got vectors stored as "
+            f"{column.type}, expected {arrow_type(fs)}")
+    return column
+
+
+def _given_json(name: str, column: pa.Array, objects_only: bool = False) -> pa.Array:
+    """JSON text (one document per row) checked to parse; the stored string column."""
+    if not (pa.types.is_binary(column.type) or pa.types.is_string(column.type)
+            or pa.types.is_null(column.type)):
+        raise DataNotMatchException(f"field `{name}` expects JSON documents, got "
+                                    f"{column.type} values")
+    texts = column.cast(pa.string()) if not pa.types.is_string(column.type) else column
+    for position, text in enumerate(texts.to_pylist()):
+        if text is None:
+            continue
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise DataNotMatchException(f"field `{name}` at row {position} is not valid "
+                                        f"JSON: {exc}") from None
+        if objects_only and not isinstance(value, dict):
+            raise DataNotMatchException(f"dynamic field `{name}` at row {position} must be "
+                                        f"a JSON object, got {text[:60]!r}")
+    return texts
+
+
+def _given_dynamic(data: ColumnBatch) -> pa.Array:
+    column = data.columns.get(DYNAMIC_FIELD)
+    if column is None:
+        return pa.array(["{}"] * data.num_rows, type=pa.string())
+    texts = _given_json(DYNAMIC_FIELD, column, objects_only=True)
+    return pc.fill_null(texts, "{}")
 
 
 def table_to_rows(table: pa.Table, json_columns: Iterable[str] = (),

@@ -1,4 +1,5 @@
-"""Imports point downward only (DESIGN.md: client -> transport -> engine -> shared)."""
+"""Imports point downward only (DESIGN.md: client -> transport -> engine -> shared;
+server -> protocol + engine; protocol -> shared)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ ROOT = Path(__file__).resolve().parent.parent / "redkite"
 SHARED = {"errors", "types", "schema", "columnar", "results", "index_params", "vectors"}
 # layer -> layers it must never import
 FORBIDDEN = {
-    "engine": {"client", "transport"},
-    "transport": {"client"},
-    "client": {"engine"},
-    "shared": {"client", "transport", "engine"},
+    "engine": {"client", "transport", "protocol", "server"},
+    "transport": {"client", "server"},
+    "client": {"engine", "server"},
+    "protocol": {"client", "transport", "engine", "server"},
+    "server": {"client", "transport"},
+    "shared": {"client", "transport", "engine", "protocol", "server"},
 }
 
 

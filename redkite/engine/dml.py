@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import numpy as np
 import pyarrow as pa
 
-from ..columnar import rows_to_batch
+from ..columnar import first_row_without, rows_to_batch
 from ..errors import DataNotMatchException, DescribeCollectionException, ParamError
 from ..types import DataType
 from .catalog import DEFAULT_PARTITION
@@ -57,8 +57,7 @@ class DmlMixin:
         if not rows:
             return {"upsert_count": 0, "ids": []}
         pk = meta.primary
-        missing = next((i for i, row in enumerate(rows)
-                        if isinstance(row, dict) and row.get(pk.name) is None), None)
+        missing = first_row_without(rows, pk.name)
         if missing is not None:
             raise DataNotMatchException(f"upsert needs the primary key field `{pk.name}` in "
                                         f"every row; row {missing} has none")

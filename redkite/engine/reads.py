@@ -48,12 +48,25 @@ class OutputPlan:
     count_only: bool = False
     pk_requested: bool = True
     vector_layouts: dict = dataclass_field(default_factory=dict)  # output vector columns
+    columnar: bool = False  # results as ColumnarRows (the gRPC server's form)
 
-    def rows(self, table: pa.Table, wrap_bytes: bool) -> list[dict]:
-        """Result rows of ``table``; byte vectors wrapped in a list when ``wrap_bytes``."""
+    def rows(self, table: pa.Table, wrap_bytes: bool) -> list[dict] | ColumnarRows:
+        """Result rows of ``table``; byte vectors wrapped in a list when ``wrap_bytes``.
+        A columnar plan returns the stored columns instead (:class:`ColumnarRows`)."""
+        if self.columnar:
+            return ColumnarRows(table, self)
         table = present_vectors(table, self.vector_layouts, wrap_bytes)
         sparse = [n for n, layout in self.vector_layouts.items() if layout.is_sparse]
         return table_to_rows(table, self.json_columns, self.dynamic_keys, sparse)
+
+
+@dataclass
+class ColumnarRows:
+    """Result rows as stored columns (``columnar=True``): vectors in their storage layout,
+    JSON and ``$meta`` as JSON text, plus the plan that names the dynamic keys asked for."""
+
+    table: pa.Table
+    plan: OutputPlan
 
 
 @dataclass
@@ -102,7 +115,7 @@ class ReadMixin:
         return {self._partition_id(collection, name) for name in partition_names}
 
     def _output_plan(self, meta, output_fields: Sequence[str] | None,
-                     default_all: bool) -> OutputPlan:
+                     default_all: bool, columnar: bool = False) -> OutputPlan:
         schema = meta.schema
         names = [f.name for f in schema.fields if not f.is_function_output]
         dynamic_on = schema.enable_dynamic_field
@@ -111,7 +124,7 @@ class ReadMixin:
             raise ParamError(f"output_fields must be a list of field names, got "
                              f"{output_fields!r}")
         if requested == [COUNT_STAR]:
-            return OutputPlan([], [], False, count_only=True)
+            return OutputPlan([], [], False, count_only=True, columnar=columnar)
         columns, dynamic_keys = [meta.primary.name], set()
         for name in requested:
             if not isinstance(name, str):
@@ -142,16 +155,16 @@ class ReadMixin:
         layouts = {f.name: layout_of(f) for f in schema.fields
                    if f.is_vector and f.name in columns}
         return OutputPlan(columns, json_columns, dynamic_keys or False,
-                          pk_requested=pk_requested, vector_layouts=layouts)
+                          pk_requested=pk_requested, vector_layouts=layouts, columnar=columnar)
 
     # ---- query / get ---------------------------------------------------------------------
     def query(self, db_name: str | None, collection_name: str, filter: str = "",
               output_fields: Sequence[str] | None = None, limit: int | None = None,
               offset: int = 0, partition_names: Sequence[str] | None = None,
               filter_params: dict | None = None, ids: Any = None,
-              pk_after: Any = None) -> list[dict]:
+              pk_after: Any = None, columnar: bool = False) -> list[dict] | ColumnarRows:
         """Rows in primary-key order; ``pk_after`` keeps only pks greater than it (the
-        cursor of query_iterator)."""
+        cursor of query_iterator); ``columnar`` returns :class:`ColumnarRows`."""
         collection = self._get(db_name, collection_name,
                                CollectionNotExistException if ids is None
                                else DescribeCollectionException)
@@ -159,7 +172,7 @@ class ReadMixin:
         self._require_loaded(collection, partition_names)
         if not isinstance(filter, str):
             raise ParamError(f"filter must be a string, got {type(filter).__name__}")
-        plan = self._output_plan(meta, output_fields, default_all=True)
+        plan = self._output_plan(meta, output_fields, default_all=True, columnar=columnar)
         limit, offset = _check_window(limit, offset, "query")
         if not filter and ids is None and limit is None and not plan.count_only:
             raise ParamError("empty expression should be used with limit: pass a filter or "
@@ -190,9 +203,11 @@ class ReadMixin:
                output_fields: Sequence[str] | None = None, metric_type: str | None = None,
                params: dict | None = None, partition_names: Sequence[str] | None = None,
                round_decimal: int = -1, group_by_field: str | None = None,
-               group_size: int | None = None, strict_group_size: bool | None = None) -> dict:
+               group_size: int | None = None, strict_group_size: bool | None = None,
+               columnar: bool = False) -> dict:
         """Top ``limit`` hits per query vector; a range search when ``params`` holds
-        ``radius``; ``limit`` groups of hits with ``group_by_field``."""
+        ``radius``; ``limit`` groups of hits with ``group_by_field``. ``columnar``: each
+        SearchHits holds its pks as an Arrow array and its entities as ColumnarRows."""
         collection = self._get(db_name, collection_name)
         meta = collection.meta
         self._require_loaded(collection, partition_names)
@@ -201,7 +216,7 @@ class ReadMixin:
         leg = _search_leg(meta, data, anns_field, metric_type, params, limit + offset)
         grouping = parse_grouping(meta.schema, group_by_field, group_size, strict_group_size)
         round_decimal = check_round_decimal(round_decimal)
-        plan = self._search_plan(meta, output_fields)
+        plan = self._search_plan(meta, output_fields, columnar)
         views = collection.store.snapshot(self._partition_ids(collection, partition_names))
         masks = self._filter_masks(collection, views, filter, filter_params)
         leg.queries = bind_queries(leg.queries, views)
@@ -215,7 +230,7 @@ class ReadMixin:
                       ranker: dict, limit: int = 10, offset: int = 0,
                       output_fields: Sequence[str] | None = None,
                       partition_names: Sequence[str] | None = None,
-                      round_decimal: int = -1) -> dict:
+                      round_decimal: int = -1, columnar: bool = False) -> dict:
         """Run each request (its own field, filter, params and limit) on one snapshot and
         fuse the hits per query with ``ranker`` (see :mod:`.exec.rankers`)."""
         collection = self._get(db_name, collection_name)
@@ -226,7 +241,7 @@ class ReadMixin:
         limit, offset = _check_window(limit, offset, "hybrid_search")
         limit = 10 if limit is None else limit
         round_decimal = check_round_decimal(round_decimal)
-        plan = self._search_plan(meta, output_fields)
+        plan = self._search_plan(meta, output_fields, columnar)
         views = collection.store.snapshot(self._partition_ids(collection, partition_names))
         for leg in legs:
             leg.queries = bind_queries(leg.queries, views)
@@ -271,16 +286,23 @@ class ReadMixin:
         return analyze_texts(list(texts) if isinstance(texts, (list, tuple)) else texts,
                              analyzer_params, with_detail=with_detail, with_hash=with_hash)
 
-    def _search_plan(self, meta, output_fields) -> OutputPlan:
-        plan = self._output_plan(meta, output_fields, default_all=False)
+    def _search_plan(self, meta, output_fields, columnar: bool = False) -> OutputPlan:
+        plan = self._output_plan(meta, output_fields, default_all=False, columnar=columnar)
         if plan.count_only:
             raise ParamError("count(*) is not a valid output field for search")
         return plan
 
     def _hits(self, views, plan: OutputPlan, pk_name: str, view_index: np.ndarray,
               rows: np.ndarray, distances: np.ndarray, round_decimal: int) -> SearchHits:
-        if len(rows) == 0:
+        if len(rows) == 0 and not plan.columnar:
             return SearchHits([], [], [])
+        if plan.columnar:
+            table = _take_in_order(views, view_index, rows, plan.columns)
+            pks = table.column(pk_name)
+            if not plan.pk_requested:
+                table = table.drop_columns([pk_name])
+            return SearchHits(pks, round_distances(distances, round_decimal),
+                              ColumnarRows(table, plan))
         distances = round_distances(distances, round_decimal).tolist()
         if plan.columns == [pk_name] and not plan.pk_requested:  # ids only, no entity fields
             ids = _pk_in_order(views, view_index, rows, pk_name)

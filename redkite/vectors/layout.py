@@ -94,9 +94,8 @@ def matrix_from_arrow(column: pa.Array | pa.ChunkedArray, layout: VectorLayout) 
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
     width = layout.width
-    flat = column.values
-    if column.offset:
-        flat = flat.slice(column.offset * width, len(column) * width)
+    # .values ignores the array's own window (offset and length): slice it (zero-copy)
+    flat = column.values.slice(column.offset * width, len(column) * width)
     return flat.to_numpy(zero_copy_only=False).reshape(-1, width)
 
 

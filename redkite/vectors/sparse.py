@@ -208,6 +208,17 @@ def sparse_csr(values: Any, field_name: str,
     return parser.finish(len(values))
 
 
+def csr_from_entries(counts: np.ndarray, indices: np.ndarray, values: np.ndarray,
+                     field_name: str, what: str = "row") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A checked CSR triple from flat entries: ``counts[i]`` (index, value) entries per row,
+    in any order within a row (sorted here; duplicates, negative or non-finite values and
+    out-of-range indices raise, as for every other input form)."""
+    parser = _Parser(field_name, what)
+    parser.add(np.arange(len(counts)), np.asarray(counts, np.int64),
+               np.asarray(indices, np.int64), np.asarray(values))
+    return parser.finish(len(counts))
+
+
 def csr_to_arrow(indptr: np.ndarray, indices: np.ndarray, values: np.ndarray) -> pa.Array:
     """A ``map<uint32, float32>`` column from a CSR triple."""
     if len(indices) >= 2**31:

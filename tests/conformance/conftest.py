@@ -4,7 +4,12 @@
   every ``.db`` path starts its own Lite gRPC server (in-process threads in Lite
   3.2.2, ~0.1 s plus 0.5 s per indexed create_collection), so tests share it and
   use unique collection names.
-* One redkite database per test module (``<tmp>/rk.db``), opened lazily.
+* Every module runs on two redkite *faces* (the ``pair`` fixture is parametrized):
+  ``embedded`` is ``redkite.MilvusClient("<tmp>/rk.db")`` (one database per module);
+  ``serve`` is the official ``pymilvus.MilvusClient("http://127.0.0.1:<port>")`` talking
+  to one ``redkite serve`` per session (started in-process on a free port), one Milvus
+  database per module. Tests that exercise the redkite SDK itself rather than the
+  server's answers skip the ``serve`` face (``pair.sdk_only()``).
 * If ``import redkite`` fails, the Lite half of every comparison still runs
   (so scenarios and Lite quirk records stay checked) and the redkite half is
   skipped with the import error as the reason.
@@ -15,7 +20,8 @@ Environment:
   of every scenario (handy for diffing Lite versions);
 * ``REDKITE_CONFORMANCE_SELFTEST=1`` runs the "redkite" side on a second Lite
   database: every comparison must pass Lite-vs-Lite, which validates the harness
-  (tests asserting Milvus-correct behaviour where Lite is wrong are skipped).
+  (tests asserting Milvus-correct behaviour where Lite is wrong are skipped);
+* ``REDKITE_CONFORMANCE_FACES=embedded`` (or ``serve``) runs one face only.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -57,9 +64,35 @@ except Exception as exc:  # noqa: BLE001 - any import failure means "not ready"
     RK_IMPORT_ERROR = f"redkite not importable: {type(exc).__name__}: {exc}"
 
 SELFTEST = os.environ.get("REDKITE_CONFORMANCE_SELFTEST", "") not in ("", "0")
+FACES = ["embedded"] if SELFTEST else [
+    face for face in os.environ.get("REDKITE_CONFORMANCE_FACES", "embedded,serve").split(",")
+    if face]
+SERVER_TIMEOUT = 60  # seconds: the bound on any single call to the serve face
 H.RELAX_MESSAGES = SELFTEST
 _RECORD: dict[str, Any] = {}
 _COUNTER = itertools.count()
+
+
+class _ShortPolls:
+    """pymilvus's gRPC handler with its status polls (index built, collection loaded,
+    flushed) every 20 ms instead of 0.5 s; every other ``time`` attribute is the real one.
+    Lite and redkite answer "done" on the first poll, so only the waiting changes."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(min(seconds, 0.02))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _short_pymilvus_polls():
+    from pymilvus.client import grpc_handler
+
+    real, grpc_handler.time = grpc_handler.time, _ShortPolls()
+    yield
+    grpc_handler.time = real
 
 
 @pytest.fixture(scope="session")
@@ -78,15 +111,47 @@ def lite_client(tmp_path_factory: pytest.TempPathFactory):
 _LITE_SHARED: dict[str, str] = {}
 
 
+@pytest.fixture(scope="session")
+def redkite_server(tmp_path_factory: pytest.TempPathFactory):
+    """One ``redkite serve`` for the session (in-process, on a free local port)."""
+    if RK_IMPORT_ERROR is not None:
+        pytest.skip(RK_IMPORT_ERROR)
+    from redkite.server import start_server
+
+    running = start_server(str(tmp_path_factory.mktemp("serve") / "data"), port=0)
+    yield running
+    running.stop(grace=1.0)
+
+
 class Pair:
     """The two clients of one test module plus the comparison driver."""
 
-    def __init__(self, lite: Any, rk_dir: Path, module: str) -> None:
+    def __init__(self, lite: Any, rk_dir: Path, module: str, face: str = "embedded",
+                 server: Any = None) -> None:
         self.lite = lite
         self._rk_dir = rk_dir
         self._rk = None
         self._rk_shared: dict[str, str] = {}
         self.module = module
+        self.face = face
+        self._server = server
+
+    def sdk_only(self, reason: str = "exercises the redkite SDK, not the server") -> None:
+        """Skip on the ``serve`` face (the client there is pymilvus)."""
+        if self.face == "serve":
+            pytest.skip(reason)
+
+    def _serve_client(self) -> Any:
+        """pymilvus on the session's redkite serve, in a database of this module's own."""
+        from pymilvus import MilvusClient
+
+        uri = f"http://{self._server.address}"
+        admin = MilvusClient(uri, timeout=SERVER_TIMEOUT)
+        db_name = f"m_{self.module}"[:60]
+        if db_name not in admin.list_databases():
+            admin.create_database(db_name)
+        admin.close()
+        return MilvusClient(uri, db_name=db_name, timeout=SERVER_TIMEOUT)
 
     # -- clients -----------------------------------------------------------
     @property
@@ -114,9 +179,12 @@ class Pair:
             pytest.skip(RK_IMPORT_ERROR)
         if self._rk is None:
             try:
-                self._rk = _redkite.MilvusClient(str(self._rk_dir / "rk.db"))
+                if self.face == "serve":
+                    self._rk = self._serve_client()
+                else:
+                    self._rk = _redkite.MilvusClient(str(self._rk_dir / "rk.db"))
             except Exception as exc:  # noqa: BLE001
-                pytest.fail(f"redkite.MilvusClient(<tmp>/rk.db) failed: {type(exc).__name__}: {exc}")
+                pytest.fail(f"redkite {self.face} client failed: {type(exc).__name__}: {exc}")
         return self._rk
 
     def close(self) -> None:
@@ -178,9 +246,12 @@ class Pair:
 
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=FACES)
 def pair(lite_client, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
-    p = Pair(lite_client, tmp_path_factory.mktemp("rk"), request.module.__name__.split(".")[-1])
+    face = request.param
+    server = request.getfixturevalue("redkite_server") if face == "serve" else None
+    p = Pair(lite_client, tmp_path_factory.mktemp("rk"), request.module.__name__.split(".")[-1],
+             face, server)
     yield p
     p.close()
 

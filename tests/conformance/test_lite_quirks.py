@@ -356,6 +356,7 @@ def test_get_delete_pk_with_single_quote(pair):
     """pymilvus builds `pk in ['a'b']` without escaping, so get/delete of a VARCHAR pk that
     contains a single quote fails with a parse error (a pymilvus bug, seen through Lite).
     redkite's client must handle it."""
+    pair.sdk_only("the quote bug is in pymilvus's request building, which the serve face uses")
     name = pair.uniq("q_quote")
     rows = [{"id": "a'b", "vector": [1.0, 0.0]}, {"id": "c", "vector": [0.0, 1.0]}]
     pair.lite.create_collection(name, dimension=2, id_type="string", max_length=16)

@@ -204,6 +204,7 @@ def test_sparse_empty_and_repeated_entries(pair):
 def test_sparse_scipy_matrix_as_search_data(pair):
     """pymilvus 3.0.2 fails client-side on a whole scipy matrix as search data (it calls
     len() on it); redkite takes one query per row."""
+    pair.sdk_only("the failure is in pymilvus's client, which the serve face uses")
     name = pair.uniq("q_sparse_scipy")
     matrix = sp.csr_matrix(([1.0, 0.5], ([0, 1], [3, 12])), shape=(2, 25))
     make_sparse(pair.lite, name)
@@ -250,7 +251,7 @@ def test_byte_vector_output_matches_pymilvus_decoding(pair, type_name):
     data.vectors.dim = dim
     setattr(data.vectors, _PROTO_SLOTS[type_name], b"".join(raw))
     milvus_rows = list(HybridExtraList([data], [{"id": i} for i in range(3)]))
-    assert rk.query(name, filter="id >= 0", output_fields=["v"]) == milvus_rows
+    assert list(rk.query(name, filter="id >= 0", output_fields=["v"])) == milvus_rows
     hit = rk.search(name, data=[raw[1]], limit=1, output_fields=["v"])[0][0]
     milvus_hits = list(HybridHits(0, 3, [0, 1, 2], [0.0] * 3, [data], ["v"], [], "id"))
     assert hit["entity"] == milvus_hits[hit["id"]]["entity"]
