@@ -25,6 +25,7 @@ from ...types import DataType
 from ...vectors import VectorLayout, to_float32
 from ..index.base import CsrMatrix
 from ..index.factory import build_index, load_index
+from .segments import FileRef, file_digest
 from .store import SegmentIndex
 
 MIN_INDEX_ROWS = 4096
@@ -170,8 +171,9 @@ class IndexBuilder:
                                 vectors, kind=kind)
             path = store.directory / name
             built.save(path)
-            entry = SegmentIndex(job.field.name, job.index.index_name, job.signature, name,
-                                 path.stat().st_size, load_index(path, mmap=True, verify=False))
+            ref = FileRef(name, path.stat().st_size, file_digest(path))
+            entry = SegmentIndex(job.field.name, job.index.index_name, job.signature, ref,
+                                 load_index(path, mmap=True, verify=False))
         except Exception as exc:  # noqa: BLE001 - the segment stays exact; reported below
             self._failed.add(f"{job.segment.segment_id}:{job.signature}")
             self.last_error = f"{type(exc).__name__}: {exc}"

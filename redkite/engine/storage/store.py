@@ -32,26 +32,28 @@ class SegmentIndex:
     """A vector index built over one sealed segment's field, and its file.
 
     ``signature`` identifies the index definition it was built for (type, metric, build
-    parameters): a segment index whose signature no longer matches is rebuilt. The file
-    verifies itself (size here, a CRC in its trailer, checked when it is loaded).
+    parameters): a segment index whose signature no longer matches is rebuilt. Its file is
+    checked at open like segment files (size and XXH3 digest).
     """
 
     field_name: str
     index_name: str
     signature: str
-    file_name: str
-    file_size: int
+    file: FileRef
     index: Any = None  # the loaded VectorIndex
+
+    @property
+    def file_name(self) -> str:
+        return self.file.name
 
     def to_json(self) -> dict:
         return {"field_name": self.field_name, "index_name": self.index_name,
-                "signature": self.signature, "file_name": self.file_name,
-                "file_size": self.file_size}
+                "signature": self.signature, "file": self.file.to_json()}
 
     @classmethod
     def from_json(cls, raw: dict) -> SegmentIndex:
-        return cls(raw["field_name"], raw["index_name"], raw["signature"], raw["file_name"],
-                   int(raw["file_size"]))
+        return cls(raw["field_name"], raw["index_name"], raw["signature"],
+                   FileRef.from_json(raw["file"]))
 
 
 @dataclass
@@ -148,12 +150,8 @@ class CollectionStore:
         self.publish()
 
     def _load_index(self, entry: SegmentIndex) -> SegmentIndex:
-        path = self.directory / entry.file_name
-        if not path.exists() or path.stat().st_size != entry.file_size:
-            raise StorageCorruptedError(
-                f"index file {path} is missing or not {entry.file_size} bytes as the "
-                "manifest records (truncated or overwritten)")
-        entry.index = load_index(path, mmap=True, verify=True)
+        path = verify_file(self.directory, entry.file)  # the whole file, by its digest
+        entry.index = load_index(path, mmap=True, verify=False)
         return entry
 
     def segment_records(self) -> list[SegmentRecord]:
