@@ -1,10 +1,11 @@
-# redkite — `make demo`, `make test`, `make bench`. The Makefile builds its own .venv.
+# redkite — `make demo`, `make test`, `make bench`, `make sync`. The Makefile builds its own
+# .venv.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench venv clean
+.PHONY: demo test bench sync venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,6 +20,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest tests
+
+# regenerate MilvusClient (redkite/client/_sync/) from AsyncMilvusClient (_async/)
+sync:
+	$(PYTHON) tools/async_to_sync.py
 
 bench: $(STAMP)
 	$(PY) -m bench.embedded
