@@ -1,10 +1,11 @@
-# redkite — `make demo`, `make test`, `make serve`, `make bench`. The Makefile builds its own .venv.
+# redkite — `make demo`, `make test`, `make serve`, `make bench`, `make sync`. The Makefile
+# builds its own .venv.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test serve bench venv proto clean
+.PHONY: demo test serve bench sync venv proto clean
 
 DATA ?= ./redkite-data
 HOST ?= 127.0.0.1
@@ -35,6 +36,10 @@ serve: $(STAMP)
 proto: $(STAMP)
 	$(PY) -m pip install --quiet grpcio-tools
 	$(PY) redkite/protocol/build.py
+
+# regenerate MilvusClient (redkite/client/_sync/) from AsyncMilvusClient (_async/)
+sync:
+	$(PYTHON) tools/async_to_sync.py
 
 bench: $(STAMP)
 	$(PY) -m bench.embedded

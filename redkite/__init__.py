@@ -1,10 +1,11 @@
 """redkite: a Milvus-compatible vector database in Python.
 
 ``from redkite import MilvusClient`` gives pymilvus's MilvusClient API on an embedded
-database file (``MilvusClient("./app.db")``).
+database file (``MilvusClient("./app.db")``); ``AsyncMilvusClient`` is the same API for
+asyncio.
 """
 
-from .client import MilvusClient
+from .client import AsyncMilvusClient, MilvusClient
 from .client.search_requests import AnnSearchRequest, RRFRanker, WeightedRanker
 from .errors import (
     CollectionNotExistException, DataNotMatchException, DatabaseLockedError, ErrorCode,
@@ -19,7 +20,7 @@ from .types import ConsistencyLevel, DataType, FunctionType, IndexState, LoadSta
 __version__ = "0.1.0"
 
 __all__ = [
-    "MilvusClient", "DataType", "FieldSchema", "CollectionSchema", "Function", "FunctionType",
+    "MilvusClient", "AsyncMilvusClient", "DataType", "FieldSchema", "CollectionSchema", "Function", "FunctionType",
     "IndexParams", "LoadState", "ConsistencyLevel", "IndexState", "Hit", "Hits",
     "SearchResult", "SearchPage", "AnnSearchRequest", "RRFRanker", "WeightedRanker",
     "MilvusException", "ParamError", "DataNotMatchException",

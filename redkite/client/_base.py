@@ -1,7 +1,9 @@
 """Everything the clients do without I/O: argument checks, request building, decoding.
 
 Client methods are *prepare -> call the transport -> decode*; the first and last steps
-live here so every client (sync today, async with the gRPC issue) shares them.
+live here, so ``AsyncMilvusClient`` (``_async/``) and the ``MilvusClient`` generated from
+it (``_sync/``) share every rule. A ``*_arguments`` function validates a method's
+parameters and returns the keyword arguments of the transport operation.
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ from ..schema import CollectionSchema, Function
 from ..types import ConsistencyLevel, DataType, FunctionType
 from .search_requests import AnnSearchRequest, BaseRanker
 
+VERSION = "redkite-0.1.0"
 CONSISTENCY_NAMES = {level.name for level in ConsistencyLevel}
 GROUPING_KEYS = ("group_by_field", "group_size", "strict_group_size")
 SEARCH_OPTION_KEYS = ("offset", "round_decimal", *GROUPING_KEYS)
+# keyword arguments each method accepts beyond its named parameters
+QUERY_KWARGS = ("limit", "offset", "filter_params", "consistency_level")
+SEARCH_KWARGS = ("offset", "round_decimal", "filter_params", "consistency_level",
+                 *GROUPING_KEYS)
+HYBRID_KWARGS = ("offset", "round_decimal", "consistency_level")
 
 
 def reject_unknown(method: str, kwargs: dict, allowed: Iterable[str] = ()) -> dict:
@@ -113,6 +121,80 @@ def collection_options(kwargs: dict) -> dict:
             "properties": kwargs.get("properties")}
 
 
+def create_collection_arguments(collection_name: str, dimension: Any,
+                                primary_field_name: str, id_type: Any, vector_field_name: str,
+                                metric_type: str, auto_id: bool, schema: Any, index_params: Any,
+                                kwargs: dict) -> dict:
+    """The engine's ``create_collection`` arguments. The quick setup (``dimension``) builds
+    its own schema and AUTOINDEX index and loads; a custom ``schema`` is loaded only when
+    ``index_params`` are given."""
+    check_name(collection_name)
+    if schema is None:
+        reject_unknown("create_collection", kwargs, QUICK_SETUP_KWARGS)
+        if index_params is not None:
+            raise ParamError("create_collection: index_params needs a schema; the quick "
+                             "setup (dimension=...) builds its own index")
+        schema = quick_setup_schema(dimension, primary_field_name, id_type, vector_field_name,
+                                    auto_id, kwargs)
+        index_params = IndexParams(vector_field_name, index_type="AUTOINDEX",
+                                   metric_type=metric_type)
+    else:
+        reject_unknown("create_collection", kwargs, SCHEMA_KWARGS)
+        reject_quick_args_with_schema(dimension, primary_field_name, id_type,
+                                      vector_field_name, metric_type, auto_id)
+        if not isinstance(schema, CollectionSchema):
+            raise ParamError(f"schema must be a CollectionSchema, got {type(schema).__name__}")
+        index_params = index_params if index_params else None
+    specs = index_specs(index_params) if index_params is not None else []
+    return {"name": collection_name, "schema": schema, "index_params": specs,
+            "load": bool(specs), **collection_options(kwargs)}
+
+
+def check_loaded(collection_name: str, load_state: dict) -> None:
+    """refresh_load's precondition, from ``get_load_state``'s answer."""
+    if load_state["state"].name != "Loaded":
+        raise ParamError(f"refresh_load: collection {collection_name!r} is not loaded")
+
+
+def compact_arguments(collection_name: str, is_clustering: Any, is_l0: Any,
+                      target_size: Any, kwargs: dict) -> dict:
+    reject_unknown("compact", kwargs)
+    if is_clustering or is_l0 or target_size is not None:
+        raise ParamError("compact: clustering, L0 and target-size compaction do not apply "
+                         "to the embedded engine (it merges segments and drops deleted rows)")
+    return {"name": check_name(collection_name)}
+
+
+def server_version(detail: bool) -> str | dict:
+    return {"version": VERSION, "deploy_mode": "embedded"} if detail else VERSION
+
+
+def indexes_to_create(index_params: Any) -> list[dict]:
+    """create_index's specs: one engine call each, in order."""
+    specs = index_specs(index_params)
+    if not specs:
+        raise ParamError("create_index: index_params is empty")
+    return specs
+
+
+def evaluate_recall_arguments(collection_name: str, anns_field: str | None, sample_size: int,
+                              limit: int, search_params: dict | None, filter: str,
+                              partition_names: list[str] | None, seed: int,
+                              kwargs: dict) -> dict:
+    reject_unknown("evaluate_recall", kwargs, ("filter_params",))
+    search_params = dict(search_params or {})
+    params = dict(search_params.pop("params", None) or {})
+    metric_type = search_params.pop("metric_type", None)
+    if search_params:
+        raise ParamError(f"evaluate_recall: unknown search_params keys {sorted(search_params)} "
+                         "(use 'params' and 'metric_type')")
+    return {"collection_name": check_name(collection_name), "anns_field": anns_field,
+            "sample_size": sample_size, "limit": limit, "params": params,
+            "metric_type": metric_type, "filter": filter or "",
+            "filter_params": kwargs.get("filter_params"), "partition_names": partition_names,
+            "seed": seed}
+
+
 # ---- data ----------------------------------------------------------------------------------
 def as_rows(data: Any) -> list[dict]:
     if isinstance(data, dict):
@@ -131,6 +213,51 @@ def as_ids(ids: Any) -> list:
     if isinstance(ids, (int, str, np.integer)) and not isinstance(ids, bool):
         return [ids]
     raise ParamError(f"ids must be an int, a str or a list of them, got {type(ids).__name__}")
+
+
+def delete_arguments(collection_name: str, ids: Any, filter: str | None,
+                     partition_name: str | None, kwargs: dict) -> dict:
+    """The engine's ``delete`` arguments: ``ids`` (or pymilvus's ``pks``) or a filter."""
+    reject_unknown("delete", kwargs, ("filter_params", "pks"))
+    if "pks" in kwargs:
+        if ids is not None:
+            raise ParamError("delete: pass ids or pks, not both")
+        ids = kwargs["pks"]
+    if ids is not None and filter:
+        raise ParamError("Ambiguous filter parameter, only one deletion condition can be "
+                         "specified.")
+    return {"collection_name": check_name(collection_name),
+            "ids": None if ids is None else as_ids(ids), "filter": filter or "",
+            "partition_name": partition_name or "",
+            "filter_params": kwargs.get("filter_params")}
+
+
+def get_arguments(collection_name: str, ids: Any, output_fields: list[str] | None,
+                  partition_names: list[str] | None, kwargs: dict) -> dict | None:
+    """The engine's ``query`` arguments for ``get``; None when ``ids`` is empty (no call,
+    no rows)."""
+    reject_unknown("get", kwargs, ("consistency_level",))
+    check_consistency(kwargs.get("consistency_level"))
+    id_list = as_ids(ids)
+    if not id_list:
+        return None
+    return {"collection_name": check_name(collection_name), "ids": id_list,
+            "output_fields": output_fields, "partition_names": partition_names}
+
+
+def query_arguments(collection_name: str, filter: str, output_fields: list[str] | None,
+                    ids: Any, partition_names: list[str] | None, kwargs: dict) -> dict:
+    """The engine's ``query`` arguments: a filter or ids, not both."""
+    reject_unknown("query", kwargs, QUERY_KWARGS)
+    check_consistency(kwargs.get("consistency_level"))
+    if filter and ids is not None:
+        raise ParamError("Ambiguous parameter, either ids or filter should be specified, "
+                         "cannot support both.")
+    return {"collection_name": check_name(collection_name), "filter": filter or "",
+            "output_fields": output_fields, "limit": kwargs.get("limit"),
+            "offset": kwargs.get("offset", 0), "partition_names": partition_names,
+            "filter_params": kwargs.get("filter_params"),
+            "ids": None if ids is None else as_ids(ids)}
 
 
 def search_vectors(data: Any) -> Any:
@@ -178,6 +305,7 @@ def search_arguments(collection_name: str, data: Any, filter: str, limit: int,
     ``offset``, ``round_decimal`` and the grouping options may be keyword arguments or
     top-level keys of ``search_params`` (as pymilvus allows), not both.
     """
+    reject_unknown("search", kwargs, SEARCH_KWARGS)
     check_consistency(kwargs.get("consistency_level"))
     metric, params, extra = split_search_params(search_params)
     options = {}
@@ -198,6 +326,11 @@ def hybrid_arguments(collection_name: str, reqs: Any, ranker: Any, limit: int,
                      output_fields: list[str] | None, partition_names: list[str] | None,
                      kwargs: dict) -> dict:
     """The engine's ``hybrid_search`` arguments from MilvusClient.hybrid_search's."""
+    grouping = sorted(set(kwargs) & set(GROUPING_KEYS))
+    if grouping:
+        raise ParamError(f"hybrid_search: {grouping} are not supported by redkite "
+                         "(group a single-vector search with search(group_by_field=...))")
+    reject_unknown("hybrid_search", kwargs, HYBRID_KWARGS)
     check_consistency(kwargs.get("consistency_level"))
     if not isinstance(reqs, (list, tuple)) or not all(
             isinstance(req, AnnSearchRequest) for req in reqs):

@@ -1,28 +1,31 @@
-"""``query_iterator`` and ``search_iterator``: pages driven by a cursor, shaped like
-pymilvus 3.0.2's ``QueryIterator`` and ``SearchIteratorV2``.
+"""``query_iterator`` and ``search_iterator`` without I/O: the pagers that decide which
+request fetches the next rows, keep the cursor and cut pages. The iterators of both clients
+(``_async/iterators.py`` and the generated ``_sync/iterators.py``) only run the requests a
+pager asks for, so the two share every rule. Pages are shaped like pymilvus 3.0.2's
+``QueryIterator`` and ``SearchIteratorV2``.
 
-* :class:`QueryIterator` walks the rows matching a filter in primary-key order. Each
+* :class:`QueryPager` walks the rows matching a filter in primary-key order. Each
   ``next()`` is one query for the ``batch_size`` smallest keys above the last key
   returned (the engine keeps every segment's rows sorted by key, so a page costs about
   its own size: iterating is linear in the collection).
-* :class:`SearchIterator` pages through one query vector's hits, closest first. After a
+* :class:`SearchPager` pages through one query vector's hits, closest first. After a
   page whose last distance is ``d``, the next page is an exact range search for the
   rows at ``d`` or farther, minus the rows already returned at ``d`` (excluded by
   primary key). The bound is widened by a relative ``1e-5`` and the exclusion covers
   the rows returned in that margin, so a distance recomputed one float32 ulp
   differently can neither repeat a row nor skip one.
 
-Both fetch their first page when created, so a bad filter or field fails there (pymilvus
-probes the server at that point too). Each later page reads the collection as it is at
-that moment (redkite reads are always strong): a row inserted during the walk is
-returned if it sorts after the cursor, a deleted one is not returned any more. Every row
-present for the whole walk is returned exactly once. Both iterators hold no resources;
-``close()`` ends them.
+An iterator fetches its first page when it is made, so a bad filter or field fails
+there (pymilvus probes the server at that point too). Each later page reads the
+collection as it is at that moment (redkite reads are always strong): a row inserted
+during the walk is returned if it sorts after the cursor, a deleted one is not returned
+any more. Every row present for the whole walk is returned exactly once. Iterators hold
+no resources; ``close()`` ends them.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -32,6 +35,8 @@ from ..search_options import check_round_decimal, round_distances
 from . import _base as base
 
 UNLIMITED = -1
+QUERY_ITERATOR_KWARGS = ("offset", "filter_params", "consistency_level")
+SEARCH_ITERATOR_KWARGS = ("offset", "filter_params", "consistency_level")
 MAX_BATCH_SIZE = 16384
 SEEN_PARAM = "redkite_iterator_seen"
 BOUNDARY_TOLERANCE = 1e-5
@@ -64,18 +69,62 @@ def check_filter(filter: Any) -> str:
     return filter or ""
 
 
-def primary_key_name(call: Callable[..., Any], collection_name: str) -> str:
-    described = call("describe_collection", name=collection_name)
+def primary_key_name(described: dict) -> str:
     return next(f["name"] for f in described["fields"] if f.get("is_primary"))
 
 
-class QueryIterator:
-    """Rows matching ``filter`` in primary-key order, ``batch_size`` per ``next()``."""
 
-    def __init__(self, call: Callable[..., Any], collection_name: str, batch_size: Any,
-                 limit: Any, filter: Any, output_fields: list[str] | None,
-                 partition_names: list[str] | None, options: dict) -> None:
-        self._call = call
+
+class Pager(Protocol):
+    """What an iterator drives: after ``start(describe_collection's answer)``, while
+    ``wants_fetch()``, run the operation ``fetch_request()`` names and hand its result to
+    ``add()``; then ``page()`` is the next page."""
+
+    collection_name: str
+
+    def start(self, described: dict) -> None: ...
+
+    def wants_fetch(self) -> bool: ...
+
+    def fetch_request(self) -> tuple[str, dict]: ...
+
+    def add(self, raw: Any) -> None: ...
+
+    def page(self) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+class _Pages:
+    """Page arithmetic both pagers share: ``_pending`` rows cut into pages of
+    ``batch_size``, at most ``limit`` rows in all."""
+
+    _batch_size: int
+    _limit: int
+    _returned: int
+    _pending: list
+
+    def _wanted(self) -> int:
+        """Rows the next page holds: ``batch_size``, or what is left of the limit."""
+        if self._limit == UNLIMITED:
+            return self._batch_size
+        return max(0, min(self._batch_size, self._limit - self._returned))
+
+    def _cut(self) -> list:
+        wanted = self._wanted()
+        page, self._pending = self._pending[:wanted], self._pending[wanted:]
+        self._returned += len(page)
+        return page
+
+
+class QueryPager(_Pages):
+    """Rows matching ``filter`` in primary-key order, ``batch_size`` per page."""
+
+    def __init__(self, collection_name: str, batch_size: Any, limit: Any, filter: Any,
+                 output_fields: list[str] | None, partition_names: list[str] | None,
+                 options: dict) -> None:
+        base.reject_unknown("query_iterator", options, QUERY_ITERATOR_KWARGS)
+        base.check_consistency(options.get("consistency_level"))
         self._batch_size = check_batch_size(batch_size)
         self._limit = check_total_limit(limit)
         offset = options.get("offset", 0) or 0
@@ -84,51 +133,59 @@ class QueryIterator:
                              "int")
         if output_fields and "count(*)" in output_fields:
             raise ParamError("query_iterator cannot return count(*): use query()")
-        self._pk = primary_key_name(call, base.check_name(collection_name))
+        self.collection_name = base.check_name(collection_name)
         self._query = {"collection_name": collection_name, "filter": check_filter(filter),
-                       "output_fields": list(output_fields) if output_fields else [self._pk],
+                       "output_fields": list(output_fields) if output_fields else None,
                        "partition_names": partition_names,
                        "filter_params": options.get("filter_params")}
+        self._pk = ""
         self._offset = int(offset)
         self._cursor: Any = None
+        self._requested = 0
+        self._pending: list[dict] = []
         self._returned = 0
         self._done = False
-        self._first: list[dict] | None = self._fetch()  # errors surface here, as in pymilvus
 
-    def next(self) -> list[dict]:
+    def start(self, described: dict) -> None:
+        """Without ``output_fields`` rows carry the primary key only."""
+        self._pk = primary_key_name(described)
+        self._query["output_fields"] = self._query["output_fields"] or [self._pk]
+
+    def wants_fetch(self) -> bool:
+        return not self._done and len(self._pending) < self._wanted()
+
+    def fetch_request(self) -> tuple[str, dict]:
+        """The batch of smallest keys above the last key returned."""
+        self._requested = self._wanted() - len(self._pending)
+        return "query", {**self._query, "limit": self._requested, "offset": self._offset,
+                         "pk_after": self._cursor}
+
+    def add(self, rows: list[dict]) -> None:
+        self._offset = 0
+        self._done = len(rows) < self._requested
+        if rows:
+            self._cursor = rows[-1][self._pk]
+        self._pending.extend(rows)
+
+    def page(self) -> list[dict]:
         """The next page of rows; an empty list once every row was returned."""
-        page, self._first = self._first, None
-        return self._fetch() if page is None else page
+        return self._cut()
 
     def close(self) -> None:
         self._done = True
-        self._first = None
-
-    def _fetch(self) -> list[dict]:
-        wanted = self._batch_size
-        if self._limit != UNLIMITED:
-            wanted = min(wanted, self._limit - self._returned)
-        if self._done or wanted <= 0:
-            return []
-        rows = self._call("query", **self._query, limit=wanted, offset=self._offset,
-                          pk_after=self._cursor)
-        self._offset = 0
-        self._done = len(rows) < wanted
-        if rows:
-            self._cursor = rows[-1][self._pk]
-        self._returned += len(rows)
-        return list(rows)
+        self._pending = []
 
 
-class SearchIterator:
-    """One query vector's hits, closest first, ``batch_size`` per ``next()``."""
+class SearchPager(_Pages):
+    """One query vector's hits, closest first, ``batch_size`` per page."""
 
-    def __init__(self, call: Callable[..., Any], collection_name: str, data: Any,
-                 batch_size: Any, filter: Any, limit: Any, output_fields: list[str] | None,
-                 search_params: dict | None, partition_names: list[str] | None,
-                 anns_field: str | None, round_decimal: Any,
-                 external_filter_func: Callable | None, options: dict) -> None:
-        self._call = call
+    def __init__(self, collection_name: str, data: Any, batch_size: Any, filter: Any,
+                 limit: Any, output_fields: list[str] | None, search_params: dict | None,
+                 partition_names: list[str] | None, anns_field: str | None,
+                 round_decimal: Any, external_filter_func: Callable | None,
+                 options: dict) -> None:
+        base.reject_unknown("search_iterator", options, SEARCH_ITERATOR_KWARGS)
+        base.check_consistency(options.get("consistency_level"))
         self._batch_size = check_batch_size(batch_size)
         self._limit = check_total_limit(limit)
         if options.get("offset"):
@@ -152,45 +209,51 @@ class SearchIterator:
         self._filter_params = dict(options.get("filter_params") or {})
         if SEEN_PARAM in self._filter_params:
             raise ParamError(f"filter_params key {SEEN_PARAM!r} is reserved by search_iterator")
-        self._pk = primary_key_name(call, base.check_name(collection_name))
+        self.collection_name = base.check_name(collection_name)
         self._search = {"collection_name": collection_name, "data": vectors,
                         "anns_field": anns_field, "output_fields": output_fields,
                         "metric_type": metric, "partition_names": partition_names}
+        self._pk = ""
         self._last: float | None = None
         self._larger = False
         self._seen: tuple[list, np.ndarray] = ([], np.zeros(0))
+        self._fetched = False
         self._pending: list[Hit] = []
         self._returned = 0
         self._done = False
-        self._first: Hits | None = self._fetch()  # errors surface here, as in pymilvus
 
-    def next(self) -> SearchPage:
-        """The next page of hits; empty once the search is exhausted."""
-        wanted = self._batch_size
-        if self._limit != UNLIMITED:
-            wanted = min(wanted, self._limit - self._returned)
-        page = self._pending
-        while len(page) < wanted and (self._first is not None or not self._done):
-            hits, self._first = (self._fetch() if self._first is None else self._first), None
-            page = page + list(self._external(hits) if self._external else hits)
-        page, self._pending = page[:max(wanted, 0)], page[max(wanted, 0):]
-        self._returned += len(page)
-        return SearchPage(self._rounded(page))
+    def start(self, described: dict) -> None:
+        self._pk = primary_key_name(described)
 
-    def close(self) -> None:
-        self._done = True
-        self._pending = []
-        self._first = None
+    def wants_fetch(self) -> bool:
+        """Once at the start whatever the limit (the first search runs when the iterator
+        is made, so a bad filter or field fails there), then while the page is short and
+        hits remain."""
+        if not self._fetched:
+            return not self._done
+        return not self._done and len(self._pending) < self._wanted()
 
-    def _fetch(self) -> Hits:
-        raw = self._call("search", **self._search, limit=self._batch_size, offset=0,
-                         round_decimal=-1, params=self._params(), **self._filter_args())
+    def fetch_request(self) -> tuple[str, dict]:
+        return "search", {**self._search, "limit": self._batch_size, "offset": 0,
+                          "round_decimal": -1, "params": self._params(),
+                          **self._filter_args()}
+
+    def add(self, raw: dict) -> None:
+        self._fetched = True
         self._larger = raw["metric_type"].upper() in _LARGER_IS_CLOSER
         hits = base.decode_search(raw)[0]
         self._done = len(hits) < self._batch_size
         if len(hits):
             self._advance(hits)
-        return hits
+        self._pending.extend(self._external(hits) if self._external else hits)
+
+    def page(self) -> SearchPage:
+        """The next page of hits; empty once the search is exhausted."""
+        return SearchPage(self._rounded(self._cut()))
+
+    def close(self) -> None:
+        self._done = True
+        self._pending = []
 
     def _params(self) -> dict:
         params = dict(self._user_params)

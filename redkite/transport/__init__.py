@@ -6,13 +6,18 @@ import os
 from pathlib import Path
 
 from ..errors import ConnectionConfigException
+from .base import Transport
 from .embedded import EmbeddedTransport
 
 _REMOTE_SCHEMES = ("http://", "https://", "tcp://", "unix:", "grpc://")
 
 
-def transport_for_uri(uri: str):
-    """An :class:`EmbeddedTransport` for a local ``*.db`` path; raise for anything else."""
+def transport_for_uri(uri: str) -> Transport:
+    """An :class:`EmbeddedTransport` for a local ``*.db`` path; raise for anything else.
+
+    Only the uri is checked here (no database is opened), so a client can be built
+    anywhere, an event loop's thread included.
+    """
     if not isinstance(uri, str) or not uri:
         raise ConnectionConfigException(f"uri must be a non-empty string, got {uri!r}")
     if uri.startswith(_REMOTE_SCHEMES):
@@ -33,4 +38,4 @@ def transport_for_uri(uri: str):
     return EmbeddedTransport(os.fspath(path))
 
 
-__all__ = ["transport_for_uri", "EmbeddedTransport"]
+__all__ = ["transport_for_uri", "Transport", "EmbeddedTransport"]
