@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import (
     AliasNotExistException, CollectionNotExistException, DatabaseNotExistException,
     DescribeCollectionException,
@@ -328,7 +330,9 @@ class DdlMixin:
         kind, metric, build = normalize_index(field.name, field.dtype,
                                               spec.get("index_type") or "",
                                               spec.get("metric_type") or params.get("metric_type"),
-                                              params, dim=field.params.get("dim"))
+                                              params, dim=field.params.get("dim"),
+                                              element_type=field.element_type,
+                                              is_primary=field.is_primary)
         index_name = spec.get("index_name") or field.name
         validate_name(index_name, "index")
         return IndexMeta(index_name, field.name, kind, metric, build)
@@ -338,23 +342,13 @@ class DdlMixin:
             collection = self._get(db_name, name)
             meta = collection.meta
             index = self._index_meta(meta, spec)
-            current = meta.index_for_field(index.field_name)
-            same = current is not None and (
-                current.index_type, current.metric_type, current.index_name) == (
-                index.index_type, index.metric_type, index.index_name)
-            if current is not None and not same:
-                raise ParamError(f"at most one distinct index is allowed per field: field "
-                                 f"{index.field_name!r} already has index "
-                                 f"{current.index_name!r} ({current.index_type}, "
-                                 f"{current.metric_type}); drop it first")
-            if not same:
-                if index.index_name in meta.indexes:
-                    raise ParamError(f"index name {index.index_name!r} is already used")
-                meta.indexes[index.index_name] = index
+            if _add_index(meta, index):
+                collection.store.set_scalar_indexes(meta.scalar_index_types())
                 self._persist()
-        # Like Milvus's create_index: return once the sealed data is indexed (the builder
-        # works in the background; growing rows are searched exactly meanwhile).
-        self._index_builder.wait(collection)
+        if meta.schema.field(index.field_name).is_vector:
+            # Like Milvus's create_index: return once the sealed data is indexed (the
+            # builder works in the background; growing rows are searched exactly meanwhile).
+            self._index_builder.wait(collection)
 
     def drop_index(self, db_name: str | None, name: str, index_name: str) -> None:
         with self._lock:
@@ -367,6 +361,7 @@ class DdlMixin:
                                  f"{meta.name!r} is loaded: release it first")
             field_name = meta.indexes.pop(index_name).field_name
             collection.store.detach_indexes(field_name)
+            collection.store.set_scalar_indexes(meta.scalar_index_types())
             self._persist()
             self._remove_unreferenced_files()
 
@@ -376,13 +371,29 @@ class DdlMixin:
                 if not field_name or i.field_name == field_name]
 
     def describe_index(self, db_name: str | None, name: str, index_name: str) -> dict | None:
+        """The index as Milvus describes it: type, metric (vector indexes only), build
+        parameters, field and index names, and row counters."""
         collection = self._get(db_name, name)
         index = collection.meta.indexes.get(index_name)
         if index is None:
             return None
+        if not index.metric_type:  # a scalar index
+            return {"index_type": index.index_type, **index.params,
+                    "field_name": index.field_name, "index_name": index.index_name,
+                    **self._scalar_index_progress(collection)}
         return {"index_type": index.index_type, "metric_type": index.metric_type,
                 **index.params, "field_name": index.field_name, "index_name": index.index_name,
                 **self._index_builder.progress(collection, index)}
+
+    def _scalar_index_progress(self, collection) -> dict:
+        """A scalar index serves every sealed row (its structure is built on first use);
+        growing rows are scanned, as Milvus scans a growing segment."""
+        with self._lock:
+            store = collection.store
+            sealed = sum(int(np.count_nonzero(~s.deleted[: s.num_rows])) for s in store.sealed)
+            total = store.live_rows()
+        return {"total_rows": total, "indexed_rows": sealed, "pending_index_rows": 0,
+                "state": "Finished"}
 
     # ---- aliases -------------------------------------------------------------------------
     def create_alias(self, db_name: str | None, name: str, alias: str) -> None:
@@ -425,6 +436,33 @@ class DdlMixin:
             self._get(db, name)
         aliases = sorted(a for a, t in self.aliases.get(db, {}).items() if not name or t == name)
         return {"aliases": aliases, "collection_name": name, "db_name": db}
+
+
+def _add_index(meta: CollectionMeta, index: IndexMeta) -> bool:
+    """Add ``index`` to ``meta``; False if the very same index exists already.
+
+    A field has at most one index, except a JSON field: one per ``json_path``.
+    """
+    current = next((i for i in meta.indexes.values() if i.field_name == index.field_name
+                    and i.params.get("json_path") == index.params.get("json_path")), None)
+    if current is not None:
+        if (current.index_name, current.index_type, current.metric_type, current.params) == (
+                index.index_name, index.index_type, index.metric_type, index.params):
+            return False
+        what = f"json_path {current.params['json_path']!r} of field" if (
+            "json_path" in current.params) else "field"
+        raise ParamError(f"at most one distinct index is allowed per field: {what} "
+                         f"{index.field_name!r} already has index {current.index_name!r} "
+                         f"({_index_summary(current)}); drop it first")
+    if index.index_name in meta.indexes:
+        raise ParamError(f"index name {index.index_name!r} is already used (by field "
+                         f"{meta.indexes[index.index_name].field_name!r})")
+    meta.indexes[index.index_name] = index
+    return True
+
+
+def _index_summary(index: IndexMeta) -> str:
+    return ", ".join(filter(None, (index.index_type, index.metric_type)))
 
 
 def _consistency(level: Any) -> ConsistencyLevel:

@@ -41,6 +41,9 @@ class SegmentView:
     norms_source: "BaseSegment"
     cache: dict = field(default_factory=dict)
     indexes: dict = field(default_factory=dict)  # field name -> SegmentIndex (sealed only)
+    # field name -> scalar index type (sealed only): the filter evaluator may answer
+    # predicates on these fields from structures it memoizes in ``cache``.
+    scalar_indexes: dict = field(default_factory=dict)
 
     @property
     def num_rows(self) -> int:

@@ -100,15 +100,26 @@ class CollectionStore:
         # Vector indexes of sealed segments: segment id -> field name -> SegmentIndex.
         # Replaced, never mutated, like the segment containers.
         self._indexes: dict[int, dict[str, SegmentIndex]] = {}
+        # Scalar indexes (field name -> index type), served on sealed segments only.
+        self.scalar_indexes: dict[str, str] = {}
 
     def publish(self) -> None:
         """Make the current rows, delete masks and indexes visible to readers, at once."""
-        views = []
-        for segment in self._all_segments():
-            view = segment.view()
-            view.indexes = self._indexes.get(segment.segment_id, {})
-            views.append(view)
+        sealed, growing = self._state
+        views = [self._view(segment, self.scalar_indexes) for segment in sealed]
+        views.extend(self._view(segment, {}) for segment in growing.values())
         self._published = tuple(views)
+
+    def _view(self, segment: BaseSegment, scalar_indexes: dict[str, str]) -> SegmentView:
+        view = segment.view()
+        view.indexes = self._indexes.get(segment.segment_id, {})
+        view.scalar_indexes = scalar_indexes
+        return view
+
+    def set_scalar_indexes(self, scalar_indexes: dict[str, str]) -> None:
+        """Declare the scalar indexes (field name -> index type) sealed views offer."""
+        self.scalar_indexes = dict(scalar_indexes)
+        self.publish()
 
     @property
     def sealed(self) -> list[SealedSegment]:
