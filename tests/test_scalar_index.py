@@ -334,3 +334,21 @@ def test_compaction_keeps_serving_the_index(tmp_path):
     client.flush("indexed")
     assert ids(client.query("indexed", "x == 3 or s == 'ab1'", output_fields=["id"])) == expected
     client.close()
+
+
+def test_limited_queries_return_the_first_rows_by_pk(tmp_path):
+    """A selective filter with limit/offset: the rows with the smallest pks, in pk order
+    (the pk walk takes the selected rows' pk ranks when few rows are selected)."""
+    client = MilvusClient(str(tmp_path / "l.db"))
+    two_collections(client)
+    data = [r for start in (0, 400, 800, 1200) for r in rows(400 if start < 1200 else 100, start)]
+    live = [r for r in data if r["id"] % 13 != 0]
+    for text, keep in (("x == 3", lambda r: r["x"] == 3),
+                       ('s like "w1%"', lambda r: (r["s"] or "").startswith("w1")),
+                       ("id >= 0", lambda r: True), ("x == 99", lambda r: False)):
+        expected = [r["id"] for r in live if keep(r)]
+        for name in ("plain", "indexed"):
+            for limit, offset in ((5, 0), (7, 3), (1000, 0)):
+                got = client.query(name, text, output_fields=["id"], limit=limit, offset=offset)
+                assert [r["id"] for r in got] == expected[offset:offset + limit], (name, text)
+    client.close()

@@ -1,0 +1,153 @@
+"""Scalar-index benchmark: filters on one large sealed segment with and without an index.
+
+* segment level: a ``--rows`` (default 1,000,000) row table, INT64 ``x`` uniform in
+  0..99,999 and VARCHAR ``s`` = ``"k%06d"`` of a uniform 0..999,999; each filter is
+  evaluated on the same rows as a scan (its typed columns already memoized, as on a sealed
+  segment after the first query) and with ``scalar_indexes`` (its sorted structure built
+  once beforehand: the build time is reported separately);
+* end to end: the same rows in a collection, flushed, ``query(filter, output_fields=
+  ["id"])`` before and after ``create_index`` on ``x`` and ``s`` (``--skip-collection``
+  to leave it out).
+
+Run: ``python -m bench.scalar_index`` (``--rows 200000`` for a quick run). Prints a table
+of median milliseconds and speedups and writes ``bench/results/scalar_index.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from bench.common import summary, timed_variants  # noqa: E402
+from redkite import DataType, MilvusClient  # noqa: E402
+from redkite.engine.expr import FieldInfo, TableSource, compile_filter  # noqa: E402
+from redkite.types import DataType as D  # noqa: E402
+
+FILTERS = {
+    "x == 7": "x == 7",
+    "x in [10 values]": "x in [3, 17, 101, 5000, 12345, 33333, 50000, 70001, 88888, 99999]",
+    "x range 0.1%": "x >= 500 and x < 600",
+    "x range 10%": "x < 10000",
+    's == "k000123"': 's == "k000123"',
+    's like "k0001%"': 's like "k0001%"',
+    's in [3 values]': 's in ["k000001", "k500000", "k999999"]',
+    's range 1%': 's >= "k10" and s < "k11"',
+}
+FIELDS = {"id": FieldInfo("id", D.INT64, is_primary=True), "x": FieldInfo("x", D.INT64),
+          "s": FieldInfo("s", D.VARCHAR)}
+
+
+class IndexedSource(TableSource):
+    """A table offering scalar indexes, as a sealed segment view does."""
+
+    def __init__(self, table: pa.Table, indexes: dict[str, str]) -> None:
+        super().__init__(table)
+        self.scalar_indexes = indexes
+
+
+def make_table(rows: int) -> pa.Table:
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 1_000_000, rows)
+    strings = np.char.add("k", np.char.zfill(codes.astype(str), 6))
+    return pa.table({"id": pa.array(np.arange(rows)), "x": pa.array(rng.integers(0, 100_000, rows)),
+                     "s": pa.array(strings.tolist(), pa.string())})
+
+
+def segment_level(table: pa.Table, budget_s: float) -> dict:
+    scan, indexed = TableSource(table), IndexedSource(table, {"x": "STL_SORT", "s": "TRIE"})
+    compiled = {name: compile_filter(text, FIELDS) for name, text in FILTERS.items()}
+    builds = {}
+    for field, text in (("x", "x == 0"), ("s", 's == ""')):
+        start = time.perf_counter()
+        compile_filter(text, FIELDS).evaluate(indexed)
+        builds[field] = (time.perf_counter() - start) * 1e3
+    out = {"build_ms": builds, "filters": {}}
+    for name, flt in compiled.items():
+        assert np.array_equal(flt.evaluate(scan), flt.evaluate(indexed)), name
+        timed = timed_variants({"scan": lambda i, f=flt: f.evaluate(scan),
+                                "index": lambda i, f=flt: f.evaluate(indexed)}, 200, budget_s)
+        out["filters"][name] = {
+            "selected": int(flt.evaluate(indexed).sum()),
+            "scan_ms": summary(timed["scan"][0])["p50_ms"],
+            "index_ms": summary(timed["index"][0])["p50_ms"]}
+    return out
+
+
+def collection_level(table: pa.Table, budget_s: float) -> dict:
+    directory = Path(tempfile.mkdtemp(prefix="rk-scalar-bench-"))
+    client = MilvusClient(str(directory / "b.db"))
+    try:
+        schema = client.create_schema()
+        schema.add_field("id", DataType.INT64, is_primary=True)
+        schema.add_field("v", DataType.FLOAT_VECTOR, dim=2)
+        schema.add_field("x", DataType.INT64)
+        schema.add_field("s", DataType.VARCHAR, max_length=16)
+        spec = client.prepare_index_params()
+        spec.add_index("v", index_type="FLAT", metric_type="L2")
+        client.create_collection("c", schema=schema, index_params=spec)
+        ids, xs, ss = (table.column(n).to_pylist() for n in ("id", "x", "s"))
+        for start in range(0, len(ids), 50_000):
+            client.insert("c", [{"id": ids[i], "v": [0.0, 1.0], "x": xs[i], "s": ss[i]}
+                                for i in range(start, min(start + 50_000, len(ids)))])
+        client.flush("c")
+
+        def query(text):
+            return lambda i: client.query("c", text, output_fields=["id"], limit=16384)
+
+        before = {n: summary(timed_variants({"q": query(t)}, 50, budget_s)["q"][0])["p50_ms"]
+                  for n, t in FILTERS.items()}
+        spec = client.prepare_index_params()
+        spec.add_index("x", index_type="STL_SORT")
+        spec.add_index("s", index_type="TRIE")
+        client.create_index("c", spec)
+        after = {n: summary(timed_variants({"q": query(t)}, 50, budget_s)["q"][0])["p50_ms"]
+                 for n, t in FILTERS.items()}
+        return {name: {"scan_ms": before[name], "index_ms": after[name]} for name in FILTERS}
+    finally:
+        client.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def print_table(title: str, rows: dict) -> None:
+    print(f"\n{title}")
+    print(f"{'filter':<22}{'rows':>9}{'scan ms':>10}{'index ms':>10}{'speedup':>9}")
+    for name, row in rows.items():
+        speedup = row["scan_ms"] / row["index_ms"] if row["index_ms"] else float("inf")
+        print(f"{name:<22}{row.get('selected', ''):>9}{row['scan_ms']:>10.3f}"
+              f"{row['index_ms']:>10.3f}{speedup:>8.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--budget", type=float, default=1.0, help="seconds per variant")
+    parser.add_argument("--skip-collection", action="store_true")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" /
+                        "scalar_index.json")
+    args = parser.parse_args()
+    table = make_table(args.rows)
+    result = {"rows": args.rows, "segment": segment_level(table, args.budget)}
+    print(f"rows: {args.rows}; index build on first use: "
+          + ", ".join(f"{k} {v:.0f} ms" for k, v in result["segment"]["build_ms"].items()))
+    print_table("one sealed segment (evaluate the filter)", result["segment"]["filters"])
+    if not args.skip_collection:
+        result["collection"] = collection_level(table, args.budget)
+        print_table("collection query(filter, output_fields=['id'])", result["collection"])
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
