@@ -12,6 +12,7 @@ import pytest
 from redkite import DataType, MilvusClient, ParamError
 from redkite.engine.database import Database
 from redkite.engine.expr import scalar_index
+from redkite.engine.expr.plan import ValueKind
 
 SCALAR_FIELDS = [("b", DataType.BOOL, {}), ("i8", DataType.INT8, {}),
                  ("i32", DataType.INT32, {}), ("x", DataType.INT64, {"nullable": True}),
@@ -202,7 +203,8 @@ def rows(count, start=0, seed=0):
             "f": rng.choice([0.5, -0.0, 1.25, float(rng.randint(-9, 9)), float("nan")]),
             "d": None if rng.random() < 0.1 else rng.choice([1e300, -2.5, 7.0, 2.0**53]),
             "s": None if rng.random() < 0.1 else rng.choice(WORDS) + str(rng.randint(0, 9)),
-            "j": {"a": rng.randint(0, 3)}, "ai": [rng.randint(0, 3)], "af": [0.5]})
+            "j": {"a": rng.choice([rng.randint(0, 3), 1.5, "2", None, True]),
+                  "s": rng.choice(WORDS)}, "ai": [rng.randint(0, 3)], "af": [0.5]})
     return out
 
 
@@ -217,8 +219,8 @@ def filters(seed, count):
     strings = ['""', '"a"', '"ab1"', '"w1"', '"b%3"', '"ü"', '"日本2"', '"z"']
     out = []
     for _ in range(count):
-        field = rng.choice(["id", "i8", "i32", "x", "f", "d", "s"])
-        literals = strings if field == "s" else numbers
+        field = rng.choice(["id", "i8", "i32", "x", "f", "d", "s", 'j["a"]', 'j["s"]'])
+        literals = strings if field in ("s", 'j["s"]') else numbers
         shape = rng.random()
         if shape < 0.4:
             out.append(f"{field} {rng.choice(['==', '!=', '<', '<=', '>', '>='])} "
@@ -228,9 +230,9 @@ def filters(seed, count):
         elif shape < 0.8:
             low, high = sorted(rng.sample(literals, 2))
             out.append(f"{low} <= {field} < {high} or {field} == {rng.choice(literals)}")
-        elif field == "s":
+        elif field in ("s", 'j["s"]'):
             pattern = rng.choice(['"a%"', '"w1%"', '"ab_"', '"b\\\\%%"', '"%1"', '"日%"', '"a"'])
-            out.append(f"s {rng.choice(['like', 'not like'])} {pattern}")
+            out.append(f"{field} {rng.choice(['like', 'not like'])} {pattern}")
         else:
             out.append(f"not ({field} >= {rng.choice(literals)}) and b == true")
     return out
@@ -247,6 +249,10 @@ def two_collections(client):
                                       ("x", "AUTOINDEX"), ("f", "STL_SORT"),
                                       ("d", "INVERTED"), ("s", "TRIE")):
                 spec.add_index(field, index_type=index_type)
+            spec.add_index("j", index_type="INVERTED", index_name="ja",
+                           params={"json_path": 'j["a"]', "json_cast_type": "DOUBLE"})
+            spec.add_index("j", index_type="AUTOINDEX", index_name="js",
+                           params={"json_path": "j['s']", "json_cast_type": "varchar"})
         client.create_collection(name, schema=make_schema(client), index_params=spec)
         for start in (0, 400, 800):
             client.insert(name, rows(400, start))
@@ -274,15 +280,15 @@ def test_sealed_segments_use_the_index_growing_ones_scan(tmp_path):
     path = str(tmp_path / "u.db")
     client = MilvusClient(path)
     two_collections(client)
-    client.query("indexed", 's like "ab%" and x == 3', output_fields=["id"])
+    client.query("indexed", 's like "ab%" and x == 3 and j["a"] == 1', output_fields=["id"])
     db = Database.open(path)
     try:
         views = db.collections[("default", "indexed")].store.snapshot()
         sealed = [view for view in views if view.scalar_indexes]
         assert len(sealed) == 3 and len(views) == 4
         for view in sealed:
-            built = {key[1] for key in view.cache if key[0] == scalar_index.CACHE_KEY}
-            assert built == {"s", "x"}
+            built = {key[1:3] for key in view.cache if key[0] == scalar_index.CACHE_KEY}
+            assert built == {("s", ValueKind.STRING), ("x", ValueKind.INT), ("j", ("a",))}
         growing = views[-1]
         assert not [key for key in growing.cache if key[0] == scalar_index.CACHE_KEY]
     finally:
@@ -309,14 +315,14 @@ def test_index_definitions_survive_reopen_and_structures_are_rebuilt_lazily(tmp_
     db = Database.open(path)
     try:
         (view,) = db.collections[("default", "c")].store.snapshot()
-        assert view.scalar_indexes == {"s": "TRIE"}
+        assert view.scalar_indexes == {"s": "TRIE", ("j", ("a", "b")): "DOUBLE"}
         assert not [key for key in view.cache if key[0] == scalar_index.CACHE_KEY]
         assert ids(client.query("c", 's >= "w1" and s < "w2"', output_fields=["id"])) == before
         assert [key for key in view.cache if key[0] == scalar_index.CACHE_KEY]
         client.release_collection("c")
         client.drop_index("c", "s")
         (view,) = db.collections[("default", "c")].store.snapshot()
-        assert view.scalar_indexes == {}
+        assert view.scalar_indexes == {("j", ("a", "b")): "DOUBLE"}
     finally:
         db.release()
     client.close()

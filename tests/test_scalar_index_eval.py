@@ -4,6 +4,7 @@ duplicates, int64 extremes and unicode strings."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -28,9 +29,12 @@ FIELDS = {f.name: f for f in [
     FieldInfo("f64", D.DOUBLE),
     FieldInfo("s", D.VARCHAR, nullable=True),
     FieldInfo("flag", D.BOOL, nullable=True),
+    FieldInfo("j", D.JSON, nullable=True),
 ]}
 INDEXED = {"id": "STL_SORT", "i8": "BITMAP", "i64": "INVERTED", "f32": "STL_SORT",
-           "f64": "INVERTED", "s": "TRIE", "flag": "BITMAP"}
+           "f64": "INVERTED", "s": "TRIE", "flag": "BITMAP",
+           ("j", ("a",)): "DOUBLE", ("j", ("s",)): "VARCHAR", ("j", ("n", 0)): "DOUBLE"}
+JSON_PATHS = {'j["a"]': "number", 'j["s"]': "string", 'j["n"][0]': "number"}
 
 
 class IndexedSource(TableSource):
@@ -64,7 +68,22 @@ def _table(seed: int) -> pa.Table:
         "f64": pa.array(f64, pa.float64()),
         "s": pa.array(words, pa.string()),
         "flag": pa.array([None if v == 2 else bool(v) for v in rng.integers(0, 3, ROWS)]),
+        "j": pa.array([_json_value(random.Random(seed * ROWS + i)) for i in range(ROWS)],
+                      pa.string()),
     })
+
+
+def _json_value(rng: random.Random) -> str | None:
+    """JSON text whose keys hold values of every JSON type, or are missing / null."""
+    if rng.random() < 0.05:
+        return None
+    scalars = [rng.randint(-30, 30), rng.randint(-30, 30) + 0.5, 2**53 + 1, -(2**63), 2**70,
+               rng.choice(WORDS) + str(rng.randint(0, 9)), "7", True, False, None, [1, 2],
+               {"x": 1}, -0.0, 1e300]
+    value = {key: rng.choice(scalars) for key in ("a", "s") if rng.random() < 0.9}
+    if rng.random() < 0.8:
+        value["n"] = [rng.choice(scalars) for _ in range(rng.randint(0, 2))]
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _number_literal(rng: random.Random, field: str) -> object:
@@ -103,7 +122,9 @@ class Predicates:
     def next(self) -> str:
         self.params = {}
         rng = self.rng
-        field = rng.choice(["id", "i8", "i64", "f32", "f64", "s"])
+        field = rng.choice(["id", "i8", "i64", "f32", "f64", "s", *JSON_PATHS])
+        if field in JSON_PATHS:
+            return self.json_predicate(field)
         shape = rng.random()
         if shape < 0.45:
             op = rng.choice(["==", "!=", "<", "<=", ">", ">="])
@@ -125,6 +146,34 @@ class Predicates:
             negated = "not like" if rng.random() < 0.2 else "like"
             return f"s {negated} {format_literal(escaped + tail)}"
         return f"not ({field} > {self.literal(field)}) or {field} is null"
+
+    def json_literal(self, path: str) -> str:
+        """Mostly of the indexed kind; sometimes another (a scan, same answer)."""
+        kind = JSON_PATHS[path] if self.rng.random() < 0.8 else self.rng.choice(
+            ["number", "string", "bool"])
+        if kind == "bool":
+            return self.rng.choice(["true", "false"])
+        return self.literal("s" if kind == "string" else "i64")
+
+    def json_predicate(self, path: str) -> str:
+        rng = self.rng
+        shape = rng.random()
+        if shape < 0.5:
+            op, literal = rng.choice(["==", "!=", "<", "<=", ">", ">="]), self.json_literal(path)
+            if literal in ("true", "false") and op not in ("==", "!="):
+                op = "=="
+            return f"{path} {op} {literal}" if rng.random() < 0.7 else f"{literal} {op} {path}"
+        if shape < 0.7:
+            values = ", ".join(self.json_literal(path) for _ in range(rng.randint(0, 4)))
+            return f"{path} {'not in' if rng.random() < 0.3 else 'in'} [{values}]"
+        if shape < 0.85:
+            prefix = rng.choice(WORDS).replace("\\", "\\\\").replace("%", "\\%")
+            tail = rng.choice(["%", "", "_%", "%1"])
+            return f"{path} like {format_literal(prefix.replace('_', '') + tail)}"
+        low, high = self.json_literal(path), self.json_literal(path)
+        if "true" in (low, high) or "false" in (low, high):
+            return f"not ({path} == {low}) and {path} is not null"
+        return f"not ({low} < {path} and {path} <= {high})"
 
 
 @pytest.mark.parametrize("mark_ratio", [1, scalar_index.NUMERIC_MARK_RATIO])

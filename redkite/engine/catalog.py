@@ -75,14 +75,22 @@ class CollectionMeta:
     def index_for_field(self, field_name: str) -> IndexMeta | None:
         return next((i for i in self.indexes.values() if i.field_name == field_name), None)
 
-    def scalar_index_types(self) -> dict[str, str]:
-        """Field name -> serving index type of each indexed BOOL, number or VARCHAR field
-        (the indexes the filter evaluator may use; JSON and ARRAY indexes are not here)."""
-        out = {}
+    def scalar_index_types(self) -> dict:
+        """The scalar indexes the filter evaluator may use: field name -> serving index
+        type for BOOL, number and VARCHAR fields, and (JSON field, path keys) -> cast type
+        for JSON path indexes cast to DOUBLE or VARCHAR. ARRAY indexes are not here."""
+        out: dict = {}
         for index in self.indexes.values():
             field = self.schema.field(index.field_name)
-            if field is not None and field.dtype in SCALAR_COLUMN_TYPES:
+            if field is None:
+                continue
+            if field.dtype in SCALAR_COLUMN_TYPES:
                 out[field.name] = scalar_rules.served_type(index.index_type, field.dtype)
+            elif field.dtype == DataType.JSON and index.params.get("json_cast_type") in (
+                    "DOUBLE", "VARCHAR"):
+                path = scalar_rules.parse_json_path(field.name, index.params["json_path"])
+                if path:
+                    out[(field.name, path)] = index.params["json_cast_type"]
         return out
 
     def partition_id(self, name: str) -> int | None:

@@ -30,9 +30,10 @@ from .scalar_index import IndexedPredicates
 class ColumnSource(Protocol):
     """What the evaluator reads: a row count, columns by field name, and a memo dict.
 
-    A source may also offer ``scalar_indexes`` (field name -> index type): predicates on
-    those fields are then answered from sorted structures memoized in ``cache`` (see
-    :mod:`.scalar_index`), so such a source's rows must not change while its cache lives.
+    A source may also offer ``scalar_indexes`` (field name -> index type, and (JSON field,
+    path keys) -> cast type): predicates on those fields and paths are then answered from
+    sorted structures memoized in ``cache`` (see :mod:`.scalar_index`), so such a source's
+    rows must not change while its cache lives.
     """
 
     @property

@@ -1,30 +1,34 @@
 """Filter predicates answered from a scalar index instead of a scan.
 
 A column source may offer scalar indexes (``source.scalar_indexes``: field name -> index
-type; sealed segments do, see :class:`~redkite.engine.storage.segments.SegmentView`).
-For an indexed INT8..INT64, FLOAT, DOUBLE or VARCHAR field, :class:`SortedColumn` holds
-the row ids of the field's values in ascending order (nulls and NaNs left out) and the
-values in that order. It is built on first use and memoized in ``source.cache``, which
-lives as long as the (immutable) sealed segment. Every index type is served by it:
-STL_SORT and INVERTED are sorted arrays in Milvus too, a BITMAP's value -> rows
-dictionary is a run of equal values here, and a TRIE's prefix walk is a range of the
-sorted strings.
+type, (JSON field, path keys) -> cast type; sealed segments do, see
+:class:`~redkite.engine.storage.segments.SegmentView`). For an indexed INT8..INT64,
+FLOAT, DOUBLE or VARCHAR field, :class:`SortedColumn` holds the row ids of the field's
+values in ascending order (nulls and NaNs left out) and the values in that order. A JSON
+path index gets one per JSON type it covers (:class:`SortedField`: int64 and float64
+values for cast type DOUBLE, strings for VARCHAR). They are built on first use and
+memoized in ``source.cache``, which lives as long as the (immutable) sealed segment.
+Every index type is served this way: STL_SORT and INVERTED are sorted arrays in Milvus
+too, a BITMAP's value -> rows dictionary is a run of equal values here, and a TRIE's
+prefix walk is a range of the sorted strings.
 
 :class:`IndexedPredicates` answers these shapes with binary searches, then marks the
 selected row ids (or the unselected ones, whichever are fewer) in a mask:
 
 * ``field op literal`` and ``literal op field`` for ``== != < <= > >=``;
-* a conjunction of ranges on one field (``lo < x <= hi``, ``x >= a and x < b``): one
-  interval;
+* a conjunction of ranges on one typed field (``lo < x <= hi``, ``x >= a and x < b``):
+  one interval;
 * ``field in [...]``: one interval per value;
-* ``field like "prefix%..."`` on VARCHAR: the range of strings starting with the prefix,
+* ``field like "prefix%..."`` on strings: the range of strings starting with the prefix,
   then Arrow's LIKE on those strings only when more of the pattern follows.
 
 Results equal the scan's (:mod:`.operands`): numbers compare by exact value (an int64
-against a float literal without rounding), NaN never compares (``!=`` selects it), and
-null rows are unknown (``known`` is the field's validity). Numeric predicates selecting
-many rows go back to the scan (a vectorized comparison then costs less than marking
-rows one by one); string predicates always use the index.
+against a float literal without rounding), NaN never compares (``!=`` selects it), null
+rows are unknown, and JSON values keep their per-row types (``j["a"] == 1`` is false
+and ``!=`` true on a row holding ``"1"``; ordering it is unknown). A literal of a kind
+the index does not cover (a string against a DOUBLE path, a boolean) is scanned.
+Numeric predicates selecting many rows go back to the scan (a vectorized comparison then
+costs less than marking rows one by one); string predicates always use the index.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ import pyarrow.compute as pc
 
 from . import plan
 from .constants import SWAPPED
-from .operands import Truth
+from .json_columns import JsonColumns
+from .operands import FLOAT, INT, STR, Operand, Truth
 from .plan import ValueKind
 
 CACHE_KEY = "redkite.scalar-index"
@@ -135,10 +140,6 @@ class SortedColumn:
     def truth(self, value: np.ndarray) -> Truth:
         return Truth(value, self.known)
 
-    def not_truth(self, value: np.ndarray) -> Truth:
-        """The complement of ``value`` among the known rows (``!=``)."""
-        return Truth(~value if self.known is None else self.known & ~value, self.known)
-
 
 def build_sorted(array: pa.Array, kind: ValueKind) -> SortedColumn:
     """Sort one column (nulls and NaNs excluded from ``order``)."""
@@ -225,102 +226,232 @@ def like_prefix(pattern: str) -> tuple[str, str]:
     return "".join(prefix), pattern[position:]
 
 
-class IndexedPredicates:
-    """Answers predicates on the indexed fields of one source; None means "scan"."""
+@dataclass(frozen=True)
+class SortedField:
+    """The sorted values of one field or JSON path: numbers (an int64 and/or a float64
+    part) and strings, each a :class:`SortedColumn` over the rows holding that kind.
 
-    def __init__(self, source, indexes: dict[str, str]) -> None:
+    ``present``: rows holding any value (None: all). Only the kinds a field is indexed
+    for are built (a JSON path cast to DOUBLE has no string part): a literal of another
+    kind is not covered and its predicate is scanned.
+    """
+
+    size: int
+    numbers: tuple[SortedColumn, ...]
+    strings: SortedColumn | None
+    present: np.ndarray | None
+    covers_numbers: bool
+    covers_strings: bool
+
+    def parts_for(self, literal: object) -> tuple[SortedColumn, ...] | None:
+        """The parts a literal compares with; None when the index does not cover it."""
+        if isinstance(literal, str):
+            if not self.covers_strings:
+                return None
+            return () if self.strings is None else (self.strings,)
+        if isinstance(literal, bool) or not isinstance(literal, (int, float)) \
+                or not self.covers_numbers:
+            return None
+        return self.numbers
+
+    def compared_rows(self, parts: tuple[SortedColumn, ...]) -> np.ndarray | None:
+        """Rows an ordering with these parts decides (the others are unknown)."""
+        rows = np.zeros(self.size, dtype=bool)
+        for part in parts:
+            if part.known is None:
+                return None
+            rows |= part.known
+        return rows
+
+    def not_truth(self, value: np.ndarray) -> Truth:
+        """The complement of ``value`` among the present rows (``!=``, ``not in``)."""
+        return Truth(~value if self.present is None else self.present & ~value, self.present)
+
+
+def typed_field(array: pa.Array, kind: ValueKind) -> SortedField:
+    column = build_sorted(array, kind)
+    strings = kind is ValueKind.STRING
+    return SortedField(len(array), () if strings else (column,), column if strings else None,
+                       column.known, not strings, strings)
+
+
+def json_field(operand: Operand, size: int, cast_type: str) -> SortedField:
+    """The INT / FLOAT parts (cast DOUBLE) or the STR part (cast VARCHAR) of a JSON path."""
+    numbers, strings = [], None
+    for part in operand.parts:
+        if part.kind == STR and cast_type == "VARCHAR":
+            strings = build_sorted(part.values, ValueKind.STRING)
+        elif part.kind in (INT, FLOAT) and cast_type == "DOUBLE":
+            kind = ValueKind.INT if part.kind == INT else ValueKind.FLOAT
+            mask = None if part.rows is None else ~part.rows
+            numbers.append(build_sorted(pa.array(part.values, mask=mask), kind))
+    return SortedField(size, tuple(numbers), strings, operand.present,
+                       cast_type == "DOUBLE", cast_type == "VARCHAR")
+
+
+def escapes_only_wildcards(pattern: str) -> bool:
+    """True when every backslash escapes a ``%`` or ``_``. Arrow's LIKE reads other
+    escapes (``\\\\``) differently in its prefix fast path and its regex path, so patterns
+    holding them are left to the scan, whose answer they must equal."""
+    position = pattern.find("\\")
+    while position >= 0:
+        if pattern[position + 1: position + 2] not in ("%", "_"):
+            return False
+        position = pattern.find("\\", position + 2)
+    return True
+
+
+class IndexedPredicates:
+    """Answers predicates on the indexed fields of one source; None means "scan".
+
+    ``indexes`` maps field names to index types and (JSON field, path) pairs to the JSON
+    index's cast type (DOUBLE or VARCHAR).
+    """
+
+    def __init__(self, source, indexes: dict) -> None:
         self.source = source
         self.indexes = indexes
         self.cache = source.cache
 
-    def sorted_column(self, column: plan.Column) -> SortedColumn:
-        key = (CACHE_KEY, column.name, column.kind)
+    def sorted_field(self, node: plan.Column | plan.JsonPath) -> SortedField:
+        if isinstance(node, plan.JsonPath):
+            cast_type = self.indexes[(node.column, node.path)]
+            key = (CACHE_KEY, node.column, node.path, cast_type)
+        else:
+            key = (CACHE_KEY, node.name, node.kind)
         found = self.cache.get(key)
         if found is None:
-            array = self.source.column(column.name)
-            if isinstance(array, pa.ChunkedArray):
-                array = array.combine_chunks()
-            found = build_sorted(array, column.kind)
+            found = self.build(node)
             self.cache[key] = found
         return found
 
-    def indexed(self, node: plan.Node) -> plan.Column | None:
-        """``node`` if it is an indexed column this module can serve."""
-        if isinstance(node, plan.Column) and node.kind in INDEXED_KINDS \
-                and node.name in self.indexes:
-            return node
-        return None
+    def build(self, node: plan.Column | plan.JsonPath) -> SortedField:
+        if isinstance(node, plan.JsonPath):
+            operand = JsonColumns(self.source).operand(node.column, node.path)
+            return json_field(operand, int(self.source.num_rows),
+                              self.indexes[(node.column, node.path)])
+        array = self.source.column(node.name)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks()
+        return typed_field(array, node.kind)
 
-    def column_and_literal(self, node: plan.Compare) -> tuple[plan.Column, str, object] | None:
-        """(column, op, literal) of ``column op literal`` or ``literal op column``."""
-        column = self.indexed(node.left)
-        if column is not None and isinstance(node.right, plan.Const):
-            return column, node.op, node.right.value
-        column = self.indexed(node.right)
-        if column is not None and isinstance(node.left, plan.Const):
-            return column, SWAPPED[node.op], node.left.value
+    def indexed(self, node: plan.Node) -> plan.Column | plan.JsonPath | None:
+        """``node`` if it is an indexed column or JSON path this module can serve."""
+        if isinstance(node, plan.Column):
+            served = node.kind in INDEXED_KINDS and node.name in self.indexes
+        else:
+            served = isinstance(node, plan.JsonPath) and (node.column, node.path) in self.indexes
+        return node if served else None
+
+    def field_and_literal(self, node: plan.Compare) -> tuple[plan.Node, str, object] | None:
+        """(field, op, literal) of ``field op literal`` or ``literal op field``."""
+        field = self.indexed(node.left)
+        if field is not None and isinstance(node.right, plan.Const):
+            return field, node.op, node.right.value
+        field = self.indexed(node.right)
+        if field is not None and isinstance(node.left, plan.Const):
+            return field, SWAPPED[node.op], node.left.value
         return None
 
     # -- predicates ---------------------------------------------------------------------
     def compare(self, node: plan.Compare) -> Truth | None:
-        found = self.column_and_literal(node)
+        found = self.field_and_literal(node)
         if found is None:
             return None
-        column, op, literal = found
-        sorted_column = self.sorted_column(column)
-        if op != "!=":
-            mask = sorted_column.interval_mask(*sorted_column.interval(op, literal))
-            return None if mask is None else sorted_column.truth(mask)
-        low, high = sorted_column.interval("==", literal)
-        if not sorted_column.worth_marking(high - low):
+        field, op, literal = found
+        sorted_field = self.sorted_field(field)
+        parts = sorted_field.parts_for(literal)
+        if parts is None:
             return None
-        return sorted_column.not_truth(sorted_column.rows_mask([sorted_column.order[low:high]]))
+        if op == "!=":
+            equal = self.equal_mask(sorted_field, parts, (literal,))
+            return None if equal is None else sorted_field.not_truth(equal)
+        value = np.zeros(sorted_field.size, dtype=bool)
+        for part in parts:
+            mask = part.interval_mask(*part.interval(op, literal))
+            if mask is None:
+                return None
+            value |= mask
+        known = sorted_field.present if op == "==" else sorted_field.compared_rows(parts)
+        return Truth(value, known)
+
+    def equal_mask(self, sorted_field: SortedField, parts: tuple[SortedColumn, ...] | None,
+                   values: tuple) -> np.ndarray | None:
+        """Rows equal to any of ``values`` (each of a kind ``parts`` covers)."""
+        pieces, marked = [], 0
+        for value in values:
+            for part in parts if parts is not None else sorted_field.parts_for(value):
+                low, high = part.interval("==", value)
+                pieces.append(part.order[low:high])
+                marked += high - low
+        if any(not part.worth_marking(marked) for part in sorted_field.numbers):
+            return None
+        mask = np.zeros(sorted_field.size, dtype=bool)
+        for rows in pieces:
+            mask[rows] = True
+        return mask
 
     def ranges(self, nodes: list[plan.Compare]) -> Truth | None:
         """The conjunction of ``nodes`` (ordering or ``==`` comparisons of one indexed
-        field with literals) as one interval."""
-        found = [self.column_and_literal(node) for node in nodes]
-        sorted_column = self.sorted_column(found[0][0])
-        low, high = 0, len(sorted_column.order)
+        typed field with literals) as one interval."""
+        found = [self.field_and_literal(node) for node in nodes]
+        (part,) = self.sorted_field(found[0][0]).parts_for(found[0][2])
+        low, high = 0, len(part.order)
         for _, op, literal in found:
-            start, stop = sorted_column.interval(op, literal)
+            start, stop = part.interval(op, literal)
             low, high = max(low, start), min(high, stop)
-        mask = sorted_column.interval_mask(low, max(low, high))
-        return None if mask is None else sorted_column.truth(mask)
+        mask = part.interval_mask(low, max(low, high))
+        return None if mask is None else part.truth(mask)
 
     def range_key(self, node: plan.Node) -> str | None:
-        """The field name when ``node`` can join an interval (see :meth:`ranges`)."""
+        """The field name when ``node`` can join an interval (see :meth:`ranges`): a
+        comparison other than ``!=`` of a typed column with a literal."""
         if not isinstance(node, plan.Compare) or node.op == "!=":
             return None
-        found = self.column_and_literal(node)
-        return None if found is None else found[0].name
+        found = self.field_and_literal(node)
+        if found is None or not isinstance(found[0], plan.Column):
+            return None
+        return found[0].name
 
     def in_list(self, node: plan.InList) -> Truth | None:
-        column = self.indexed(node.operand)
-        if column is None:
+        field = self.indexed(node.operand)
+        if field is None:
             return None
-        sorted_column = self.sorted_column(column)
-        intervals = {sorted_column.interval("==", value) for value in node.values}
-        if not sorted_column.worth_marking(sum(high - low for low, high in intervals)):
+        sorted_field = self.sorted_field(field)
+        if any(sorted_field.parts_for(value) is None for value in node.values):
             return None
-        pieces = [sorted_column.order[low:high] for low, high in intervals if high > low]
-        return sorted_column.truth(sorted_column.rows_mask(pieces))
+        mask = self.equal_mask(sorted_field, None, node.values)
+        return None if mask is None else Truth(mask, sorted_field.present)
 
     def like(self, node: plan.Like) -> Truth | None:
-        column = self.indexed(node.operand)
-        if column is None or column.kind is not ValueKind.STRING:
+        field = self.indexed(node.operand)
+        if field is None:
+            return None
+        sorted_field = self.sorted_field(field)
+        if not sorted_field.covers_strings:
+            return None
+        if not escapes_only_wildcards(node.pattern):
             return None
         prefix, rest = like_prefix(node.pattern)
-        sorted_column = self.sorted_column(column)
-        if not rest:
-            low, high = sorted_column.interval("==", prefix)
-        elif prefix:
-            low, high = sorted_column.prefix_interval(prefix)
-        else:
+        if rest and not prefix:
             return None  # no literal prefix: the scan is as good
-        positions = np.arange(low, high)
-        if rest.strip("%"):  # more than "prefix%": test the candidates only
-            candidates = sorted_column.values.slice(low, high - low)
-            matched = pc.match_like(candidates, node.pattern).to_numpy(zero_copy_only=False)
-            positions = positions[np.asarray(matched, dtype=bool)]
-        return sorted_column.truth(sorted_column.rows_mask([sorted_column.order[positions]]))
+        value = np.zeros(sorted_field.size, dtype=bool)
+        strings = sorted_field.strings
+        if strings is not None:
+            value[strings.order[like_positions(strings, prefix, rest, node.pattern)]] = True
+        return Truth(value, sorted_field.present)
+
+
+def like_positions(strings: SortedColumn, prefix: str, rest: str, pattern: str) -> np.ndarray:
+    """Positions of ``strings.order`` whose string matches ``pattern`` (split as
+    ``prefix`` + ``rest`` by :func:`like_prefix`)."""
+    if not rest:
+        low, high = strings.interval("==", prefix)
+    else:
+        low, high = strings.prefix_interval(prefix)
+    positions = np.arange(low, high)
+    if rest.strip("%"):  # more than "prefix%": test the candidates only
+        candidates = strings.values.slice(low, high - low)
+        matched = pc.match_like(candidates, pattern).to_numpy(zero_copy_only=False)
+        positions = positions[np.asarray(matched, dtype=bool)]
+    return positions

@@ -41,8 +41,8 @@ class SegmentView:
     norms_source: "BaseSegment"
     cache: dict = field(default_factory=dict)
     indexes: dict = field(default_factory=dict)  # field name -> SegmentIndex (sealed only)
-    # field name -> scalar index type (sealed only): the filter evaluator may answer
-    # predicates on these fields from structures it memoizes in ``cache``.
+    # Scalar indexes (sealed only): field name -> index type, (JSON field, path) -> cast
+    # type. The filter evaluator answers predicates on them from structures in ``cache``.
     scalar_indexes: dict = field(default_factory=dict)
 
     @property
