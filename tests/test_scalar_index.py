@@ -319,10 +319,13 @@ def test_index_definitions_survive_reopen_and_structures_are_rebuilt_lazily(tmp_
         assert not [key for key in view.cache if key[0] == scalar_index.CACHE_KEY]
         assert ids(client.query("c", 's >= "w1" and s < "w2"', output_fields=["id"])) == before
         assert [key for key in view.cache if key[0] == scalar_index.CACHE_KEY]
+        assert ids(client.query("c", 'j["a"]["b"] > 1', output_fields=["id"])) == []
         client.release_collection("c")
         client.drop_index("c", "s")
         (view,) = db.collections[("default", "c")].store.snapshot()
         assert view.scalar_indexes == {("j", ("a", "b")): "DOUBLE"}
+        # the dropped index's structure is forgotten, the other one kept
+        assert [key[1] for key in view.cache if key[0] == scalar_index.CACHE_KEY] == ["j"]
     finally:
         db.release()
     client.close()

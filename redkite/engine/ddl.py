@@ -21,6 +21,7 @@ from ..types import ConsistencyLevel, LoadState
 from .catalog import (
     DEFAULT_DB, DEFAULT_PARTITION, MAX_PARTITIONS, CollectionMeta, IndexMeta, normalize_index,
 )
+from .expr.scalar_index import forget_structures
 
 COLLECTION_NOT_LOADED = 101
 
@@ -361,7 +362,10 @@ class DdlMixin:
                                  f"{meta.name!r} is loaded: release it first")
             field_name = meta.indexes.pop(index_name).field_name
             collection.store.detach_indexes(field_name)
-            collection.store.set_scalar_indexes(meta.scalar_index_types())
+            scalar_indexes = meta.scalar_index_types()
+            collection.store.set_scalar_indexes(scalar_indexes)
+            for view in collection.store.snapshot():
+                forget_structures(view.cache, scalar_indexes)
             self._persist()
             self._remove_unreferenced_files()
 

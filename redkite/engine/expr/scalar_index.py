@@ -289,6 +289,20 @@ def json_field(operand: Operand, size: int, cast_type: str) -> SortedField:
                        cast_type == "DOUBLE", cast_type == "VARCHAR")
 
 
+def forget_structures(cache: dict, indexes: dict) -> None:
+    """Drop the structures memoized in ``cache`` for fields and JSON paths that are not
+    in ``indexes`` any more (after a drop_index)."""
+    for key in list(cache):
+        if not (isinstance(key, tuple) and key and key[0] == CACHE_KEY):
+            continue
+        if len(key) == 4:  # (CACHE_KEY, JSON field, path, cast type)
+            kept = indexes.get((key[1], key[2])) == key[3]
+        else:  # (CACHE_KEY, field, value kind)
+            kept = key[1] in indexes
+        if not kept:
+            cache.pop(key, None)
+
+
 def escapes_only_wildcards(pattern: str) -> bool:
     """True when every backslash escapes a ``%`` or ``_``. Arrow's LIKE reads other
     escapes (``\\\\``) differently in its prefix fast path and its regex path, so patterns
