@@ -257,9 +257,9 @@ class Evaluator:
         return kleene_and(truths + [self.truth(operand) for operand in operands])
 
     def indexed_ranges(self, operands: list[plan.Node]) -> list[Truth]:
-        """Range comparisons on one indexed field, answered as one interval each; the
-        operands answered are removed from ``operands``."""
-        groups: dict[str, list[plan.Node]] = {}
+        """Range comparisons on one indexed field (or JSON path), answered as one interval
+        each; the operands answered are removed from ``operands``."""
+        groups: dict[tuple, list[plan.Node]] = {}
         for operand in operands:
             key = self.indexed.range_key(operand)
             if key is not None:

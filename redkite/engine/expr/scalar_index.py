@@ -16,8 +16,8 @@ prefix walk is a range of the sorted strings.
 selected row ids (or the unselected ones, whichever are fewer) in a mask:
 
 * ``field op literal`` and ``literal op field`` for ``== != < <= > >=``;
-* a conjunction of ranges on one typed field (``lo < x <= hi``, ``x >= a and x < b``):
-  one interval;
+* a conjunction of ranges on one field (``lo < x <= hi``, ``x >= a and x < b``): one
+  interval;
 * ``field in [...]``: one interval per value;
 * ``field like "prefix%..."`` on strings: the range of strings starting with the prefix,
   then Arrow's LIKE on those strings only when more of the pattern follows.
@@ -406,26 +406,40 @@ class IndexedPredicates:
         return mask
 
     def ranges(self, nodes: list[plan.Compare]) -> Truth | None:
-        """The conjunction of ``nodes`` (ordering or ``==`` comparisons of one indexed
-        typed field with literals) as one interval."""
+        """The conjunction of ``nodes`` (comparisons of one indexed field with literals of
+        one kind, see :meth:`range_key`) as one interval per part."""
         found = [self.field_and_literal(node) for node in nodes]
-        (part,) = self.sorted_field(found[0][0]).parts_for(found[0][2])
-        low, high = 0, len(part.order)
-        for _, op, literal in found:
-            start, stop = part.interval(op, literal)
-            low, high = max(low, start), min(high, stop)
-        mask = part.interval_mask(low, max(low, high))
-        return None if mask is None else part.truth(mask)
+        sorted_field = self.sorted_field(found[0][0])
+        parts = sorted_field.parts_for(found[0][2])
+        if parts is None:
+            return None
+        value = np.zeros(sorted_field.size, dtype=bool)
+        for part in parts:
+            low, high = 0, len(part.order)
+            for _, op, literal in found:
+                start, stop = part.interval(op, literal)
+                low, high = max(low, start), min(high, stop)
+            mask = part.interval_mask(low, max(low, high))
+            if mask is None:
+                return None
+            value |= mask
+        return Truth(value, sorted_field.compared_rows(parts))
 
-    def range_key(self, node: plan.Node) -> str | None:
-        """The field name when ``node`` can join an interval (see :meth:`ranges`): a
-        comparison other than ``!=`` of a typed column with a literal."""
+    def range_key(self, node: plan.Node) -> tuple | None:
+        """What ``node`` shares with the comparisons it can join in one interval (see
+        :meth:`ranges`): the field, and for a JSON path the literal's kind. A typed
+        field joins ``==`` too; a JSON path only orderings (``==`` decides more rows)."""
         if not isinstance(node, plan.Compare) or node.op == "!=":
             return None
         found = self.field_and_literal(node)
-        if found is None or not isinstance(found[0], plan.Column):
+        if found is None:
             return None
-        return found[0].name
+        field, op, literal = found
+        if isinstance(field, plan.Column):
+            return (field.name,)
+        if op == "==" or isinstance(literal, bool):
+            return None
+        return field.column, field.path, isinstance(literal, str)
 
     def in_list(self, node: plan.InList) -> Truth | None:
         field = self.indexed(node.operand)
