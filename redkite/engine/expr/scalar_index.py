@@ -49,7 +49,6 @@ from .plan import ValueKind
 
 CACHE_KEY = "redkite.scalar-index"
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-ORDERING = frozenset({"<", "<=", ">", ">="})
 INDEXED_KINDS = frozenset({ValueKind.INT, ValueKind.FLOAT, ValueKind.STRING})
 # A numeric predicate uses the index when it marks at most size / NUMERIC_MARK_RATIO rows.
 NUMERIC_MARK_RATIO = 8
@@ -137,9 +136,6 @@ class SortedColumn:
             mask[rows] = True
         return mask
 
-    def truth(self, value: np.ndarray) -> Truth:
-        return Truth(value, self.known)
-
 
 def build_sorted(array: pa.Array, kind: ValueKind) -> SortedColumn:
     """Sort one column (nulls and NaNs excluded from ``order``)."""
@@ -147,7 +143,7 @@ def build_sorted(array: pa.Array, kind: ValueKind) -> SortedColumn:
     known = None
     if array.null_count:
         known = np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-    order = pc.sort_indices(array).to_numpy(zero_copy_only=False)  # nulls, then NaNs last
+    order = pc.sort_indices(array).to_numpy(zero_copy_only=False)  # NaNs, then nulls last
     ordered = known
     if kind is ValueKind.FLOAT:
         nan = np.asarray(pc.is_nan(array).fill_null(False).to_numpy(zero_copy_only=False))
