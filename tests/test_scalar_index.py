@@ -145,7 +145,7 @@ def test_one_index_per_field_and_unique_names(client):
         index(client, "s", "TRIE", name="x")
     index(client, "j", "INVERTED", name="ja", json_path='j["a"]', json_cast_type="BOOL")
     with pytest.raises(ParamError, match="json_path 'j\\[\"a\"\\]' of field 'j' already has"):
-        index(client, "j", "INVERTED", name="jb", json_path='j["a"]', json_cast_type="DOUBLE")
+        index(client, "j", "INVERTED", name="jb", json_path="j['a']", json_cast_type="DOUBLE")
     assert client.list_indexes("c") == ["x", "ja"]
 
 

@@ -22,6 +22,7 @@ from .catalog import (
     DEFAULT_DB, DEFAULT_PARTITION, MAX_PARTITIONS, CollectionMeta, IndexMeta, normalize_index,
 )
 from .expr.scalar_index import forget_structures
+from .index.scalar_rules import parse_json_path
 
 COLLECTION_NOT_LOADED = 101
 
@@ -381,7 +382,7 @@ class DdlMixin:
         index = collection.meta.indexes.get(index_name)
         if index is None:
             return None
-        if not index.metric_type:  # a scalar index
+        if not collection.meta.schema.field(index.field_name).is_vector:
             return {"index_type": index.index_type, **index.params,
                     "field_name": index.field_name, "index_name": index.index_name,
                     **self._scalar_index_progress(collection)}
@@ -447,8 +448,8 @@ def _add_index(meta: CollectionMeta, index: IndexMeta) -> bool:
 
     A field has at most one index, except a JSON field: one per ``json_path``.
     """
-    current = next((i for i in meta.indexes.values() if i.field_name == index.field_name
-                    and i.params.get("json_path") == index.params.get("json_path")), None)
+    target = _index_target(index)
+    current = next((i for i in meta.indexes.values() if _index_target(i) == target), None)
     if current is not None:
         if (current.index_name, current.index_type, current.metric_type, current.params) == (
                 index.index_name, index.index_type, index.metric_type, index.params):
@@ -463,6 +464,13 @@ def _add_index(meta: CollectionMeta, index: IndexMeta) -> bool:
                          f"{meta.indexes[index.index_name].field_name!r})")
     meta.indexes[index.index_name] = index
     return True
+
+
+def _index_target(index: IndexMeta) -> tuple:
+    """What an index covers: its field, and for a JSON index the keys of its path."""
+    path = index.params.get("json_path")
+    keys = None if path is None else parse_json_path(index.field_name, path)
+    return index.field_name, keys
 
 
 def _index_summary(index: IndexMeta) -> str:
