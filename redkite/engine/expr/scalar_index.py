@@ -376,12 +376,10 @@ class IndexedPredicates:
         if op == "!=":
             equal = self.equal_mask(sorted_field, parts, (literal,))
             return None if equal is None else sorted_field.not_truth(equal)
-        value = np.zeros(sorted_field.size, dtype=bool)
-        for part in parts:
-            mask = part.interval_mask(*part.interval(op, literal))
-            if mask is None:
-                return None
-            value |= mask
+        value = _union([part.interval_mask(*part.interval(op, literal)) for part in parts],
+                       sorted_field.size)
+        if value is None:
+            return None
         known = sorted_field.present if op == "==" else sorted_field.compared_rows(parts)
         return Truth(value, known)
 
@@ -409,17 +407,15 @@ class IndexedPredicates:
         parts = sorted_field.parts_for(found[0][2])
         if parts is None:
             return None
-        value = np.zeros(sorted_field.size, dtype=bool)
+        masks = []
         for part in parts:
             low, high = 0, len(part.order)
             for _, op, literal in found:
                 start, stop = part.interval(op, literal)
                 low, high = max(low, start), min(high, stop)
-            mask = part.interval_mask(low, max(low, high))
-            if mask is None:
-                return None
-            value |= mask
-        return Truth(value, sorted_field.compared_rows(parts))
+            masks.append(part.interval_mask(low, max(low, high)))
+        value = _union(masks, sorted_field.size)
+        return None if value is None else Truth(value, sorted_field.compared_rows(parts))
 
     def range_key(self, node: plan.Node) -> tuple | None:
         """What ``node`` shares with the comparisons it can join in one interval (see
@@ -464,6 +460,18 @@ class IndexedPredicates:
         if strings is not None:
             value[strings.order[like_positions(strings, prefix, rest, node.pattern)]] = True
         return Truth(value, sorted_field.present)
+
+
+def _union(masks: list[np.ndarray | None], size: int) -> np.ndarray | None:
+    """The union of row masks; None if any is None (a part chose the scan)."""
+    if any(mask is None for mask in masks):
+        return None
+    if len(masks) == 1:
+        return masks[0]
+    value = np.zeros(size, dtype=bool)
+    for mask in masks:
+        value |= mask
+    return value
 
 
 def like_positions(strings: SortedColumn, prefix: str, rest: str, pattern: str) -> np.ndarray:
