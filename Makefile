@@ -44,6 +44,7 @@ sync:
 bench: $(STAMP)
 	$(PY) -m bench.embedded
 	$(PY) -m bench.search
+	$(PY) -m bench.scalar_index
 
 clean:
 	rm -rf $(VENV) demo.db .pytest_cache .hypothesis bench/results redkite/protocol/_gen

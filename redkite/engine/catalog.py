@@ -13,13 +13,18 @@ from typing import Any
 
 from ..errors import ParamError
 from ..schema import CollectionSchema
-from ..types import VECTOR_TYPES, ConsistencyLevel, DataType, LoadState
+from ..types import (
+    FLOATING_TYPES, INTEGER_TYPES, VECTOR_TYPES, ConsistencyLevel, DataType, LoadState,
+)
 from ..vectors import VectorLayout, layout_of
 from .index import registry as index_registry
+from .index import scalar_rules
 
 DEFAULT_DB = "default"
 DEFAULT_PARTITION = "_default"
 MAX_PARTITIONS = 1024
+SCALAR_COLUMN_TYPES = frozenset({DataType.BOOL, *INTEGER_TYPES, *FLOATING_TYPES,
+                                 DataType.VARCHAR})
 
 
 @dataclass
@@ -69,6 +74,24 @@ class CollectionMeta:
 
     def index_for_field(self, field_name: str) -> IndexMeta | None:
         return next((i for i in self.indexes.values() if i.field_name == field_name), None)
+
+    def scalar_index_types(self) -> dict:
+        """The scalar indexes the filter evaluator may use: field name -> serving index
+        type for BOOL, number and VARCHAR fields, and (JSON field, path keys) -> cast type
+        for JSON path indexes cast to DOUBLE or VARCHAR. ARRAY indexes are not here."""
+        out: dict = {}
+        for index in self.indexes.values():
+            field = self.schema.field(index.field_name)
+            if field is None:
+                continue
+            if field.dtype in SCALAR_COLUMN_TYPES:
+                out[field.name] = scalar_rules.served_type(index.index_type, field.dtype)
+            elif field.dtype == DataType.JSON and index.params.get("json_cast_type") in (
+                    "DOUBLE", "VARCHAR"):
+                path = scalar_rules.parse_json_path(field.name, index.params["json_path"])
+                if path:
+                    out[(field.name, path)] = index.params["json_cast_type"]
+        return out
 
     def partition_id(self, name: str) -> int | None:
         return self.partitions.get(name)
@@ -124,14 +147,24 @@ def _schema_from_json(raw: dict) -> CollectionSchema:
 
 def normalize_index(field_name: str, field_dtype: DataType, index_type: str,
                     metric_type: str | None, params: dict[str, Any],
-                    dim: int | None = None) -> tuple[str, str, dict]:
-    """Validate an index request for a vector field; return (index_type, metric, params).
+                    dim: int | None = None, *, element_type: DataType | None = None,
+                    is_primary: bool = False) -> tuple[str, str, dict]:
+    """Validate an index request; return (index_type, metric, params).
 
-    The rules (index types per vector type, metrics, build parameters and their ranges)
-    live in :mod:`redkite.engine.index.registry`.
+    Vector fields follow :mod:`redkite.engine.index.registry` (index types per vector
+    type, metrics, build parameters and their ranges); scalar fields follow
+    :mod:`redkite.engine.index.scalar_rules` and get an empty metric.
     """
-    if field_dtype not in VECTOR_TYPES:
-        raise ParamError(f"cannot create a vector index on field {field_name!r} of type "
-                         f"{field_dtype.name}; scalar indexes are not supported yet")
-    return index_registry.normalize_index(field_name, field_dtype, index_type or None,
-                                          metric_type, params, dim=dim)
+    if field_dtype in VECTOR_TYPES:
+        requested = index_type or params.get("index_type")
+        if scalar_rules.is_scalar_index_type(requested):
+            kind = index_registry.vector_kind(field_name, field_dtype)
+            raise ParamError(f"index type {str(requested).upper()} is a scalar index and does "
+                             f"not apply to {DataType(field_dtype).name} field {field_name!r}; "
+                             f"vector index types for it: {index_registry.index_types_for(kind)}")
+        return index_registry.normalize_index(field_name, field_dtype, index_type or None,
+                                              metric_type, params, dim=dim)
+    kind, build = scalar_rules.normalize_scalar_index(
+        field_name, field_dtype, index_type or None, metric_type, params,
+        element_type=element_type, is_primary=is_primary)
+    return kind, "", build

@@ -122,6 +122,7 @@ class Database(DdlMixin, DmlMixin, ReadMixin, RecallMixin):
         store = CollectionStore(self.path / "segments" / str(meta.collection_id),
                                 arrow_schema(meta.schema), meta.primary.name,
                                 meta.vector_layouts(), self._allocate_object_id)
+        store.scalar_indexes = meta.scalar_index_types()
         return Collection(meta, store)
 
     def _replay(self) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from ..errors import (
     AliasNotExistException, CollectionNotExistException, DatabaseNotExistException,
     DescribeCollectionException,
@@ -20,6 +22,8 @@ from .catalog import (
     DEFAULT_DB, DEFAULT_PARTITION, MAX_PARTITIONS, CollectionMeta, IndexMeta, normalize_index,
 )
 from .text import validate_schema_analyzers
+from .expr.scalar_index import forget_structures
+from .index.scalar_rules import parse_json_path
 
 COLLECTION_NOT_LOADED = 101
 
@@ -331,7 +335,9 @@ class DdlMixin:
                                          or params.get("metric_type"))
         kind, metric, build = normalize_index(field.name, field.dtype,
                                               spec.get("index_type") or "", metric,
-                                              params, dim=field.params.get("dim"))
+                                              params, dim=field.params.get("dim"),
+                                              element_type=field.element_type,
+                                              is_primary=field.is_primary)
         index_name = spec.get("index_name") or field.name
         validate_name(index_name, "index")
         return IndexMeta(index_name, field.name, kind, metric, build)
@@ -341,23 +347,13 @@ class DdlMixin:
             collection = self._get(db_name, name)
             meta = collection.meta
             index = self._index_meta(meta, spec)
-            current = meta.index_for_field(index.field_name)
-            same = current is not None and (
-                current.index_type, current.metric_type, current.index_name) == (
-                index.index_type, index.metric_type, index.index_name)
-            if current is not None and not same:
-                raise ParamError(f"at most one distinct index is allowed per field: field "
-                                 f"{index.field_name!r} already has index "
-                                 f"{current.index_name!r} ({current.index_type}, "
-                                 f"{current.metric_type}); drop it first")
-            if not same:
-                if index.index_name in meta.indexes:
-                    raise ParamError(f"index name {index.index_name!r} is already used")
-                meta.indexes[index.index_name] = index
+            if _add_index(meta, index):
+                collection.store.set_scalar_indexes(meta.scalar_index_types())
                 self._persist()
-        # Like Milvus's create_index: return once the sealed data is indexed (the builder
-        # works in the background; growing rows are searched exactly meanwhile).
-        self._index_builder.wait(collection)
+        if meta.schema.field(index.field_name).is_vector:
+            # Like Milvus's create_index: return once the sealed data is indexed (the
+            # builder works in the background; growing rows are searched exactly meanwhile).
+            self._index_builder.wait(collection)
 
     def drop_index(self, db_name: str | None, name: str, index_name: str) -> None:
         with self._lock:
@@ -370,6 +366,10 @@ class DdlMixin:
                                  f"{meta.name!r} is loaded: release it first")
             field_name = meta.indexes.pop(index_name).field_name
             collection.store.detach_indexes(field_name)
+            scalar_indexes = meta.scalar_index_types()
+            collection.store.set_scalar_indexes(scalar_indexes)
+            for view in collection.store.snapshot():
+                forget_structures(view.cache, scalar_indexes)
             self._persist()
             self._remove_unreferenced_files()
 
@@ -379,13 +379,29 @@ class DdlMixin:
                 if not field_name or i.field_name == field_name]
 
     def describe_index(self, db_name: str | None, name: str, index_name: str) -> dict | None:
+        """The index as Milvus describes it: type, metric (vector indexes only), build
+        parameters, field and index names, and row counters."""
         collection = self._get(db_name, name)
         index = collection.meta.indexes.get(index_name)
         if index is None:
             return None
+        if not collection.meta.schema.field(index.field_name).is_vector:
+            return {"index_type": index.index_type, **index.params,
+                    "field_name": index.field_name, "index_name": index.index_name,
+                    **self._scalar_index_progress(collection)}
         return {"index_type": index.index_type, "metric_type": index.metric_type,
                 **index.params, "field_name": index.field_name, "index_name": index.index_name,
                 **self._index_builder.progress(collection, index)}
+
+    def _scalar_index_progress(self, collection) -> dict:
+        """A scalar index serves every sealed row (its structure is built on first use);
+        growing rows are scanned, as Milvus scans a growing segment."""
+        with self._lock:
+            store = collection.store
+            sealed = sum(int(np.count_nonzero(~s.deleted[: s.num_rows])) for s in store.sealed)
+            total = store.live_rows()
+        return {"total_rows": total, "indexed_rows": sealed, "pending_index_rows": 0,
+                "state": "Finished"}
 
     # ---- aliases -------------------------------------------------------------------------
     def create_alias(self, db_name: str | None, name: str, alias: str) -> None:
@@ -443,6 +459,40 @@ def _function_output_metric(field, metric: Any) -> Any:
         raise ParamError(f"only BM25 Function output field support BM25 metric type: field "
                          f"{field.name!r} is not the output of a BM25 function")
     return metric
+
+
+def _add_index(meta: CollectionMeta, index: IndexMeta) -> bool:
+    """Add ``index`` to ``meta``; False if the very same index exists already.
+
+    A field has at most one index, except a JSON field: one per ``json_path``.
+    """
+    target = _index_target(index)
+    current = next((i for i in meta.indexes.values() if _index_target(i) == target), None)
+    if current is not None:
+        if (current.index_name, current.index_type, current.metric_type, current.params) == (
+                index.index_name, index.index_type, index.metric_type, index.params):
+            return False
+        what = f"json_path {current.params['json_path']!r} of field" if (
+            "json_path" in current.params) else "field"
+        raise ParamError(f"at most one distinct index is allowed per field: {what} "
+                         f"{index.field_name!r} already has index {current.index_name!r} "
+                         f"({_index_summary(current)}); drop it first")
+    if index.index_name in meta.indexes:
+        raise ParamError(f"index name {index.index_name!r} is already used (by field "
+                         f"{meta.indexes[index.index_name].field_name!r})")
+    meta.indexes[index.index_name] = index
+    return True
+
+
+def _index_target(index: IndexMeta) -> tuple:
+    """What an index covers: its field, and for a JSON index the keys of its path."""
+    path = index.params.get("json_path")
+    keys = None if path is None else parse_json_path(index.field_name, path)
+    return index.field_name, keys
+
+
+def _index_summary(index: IndexMeta) -> str:
+    return ", ".join(filter(None, (index.index_type, index.metric_type)))
 
 
 def _consistency(level: Any) -> ConsistencyLevel:

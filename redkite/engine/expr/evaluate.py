@@ -24,10 +24,17 @@ from .operands import (BOOL, FLOAT, INT, STR, Operand, Part, Truth, arithmetic, 
                        in_list, is_null, kleene_and, kleene_not, kleene_or, like, mask_and,
                        negate, operand_to_truth, scalar_operand, truth_to_operand)
 from .plan import ValueKind
+from .scalar_index import IndexedPredicates
 
 
 class ColumnSource(Protocol):
-    """What the evaluator reads: a row count, columns by field name, and a memo dict."""
+    """What the evaluator reads: a row count, columns by field name, and a memo dict.
+
+    A source may also offer ``scalar_indexes`` (field name -> index type, and (JSON field,
+    path keys) -> cast type): predicates on those fields and paths are then answered from
+    sorted structures memoized in ``cache`` (see :mod:`.scalar_index`), so such a source's
+    rows must not change while its cache lives.
+    """
 
     @property
     def num_rows(self) -> int: ...
@@ -114,6 +121,8 @@ class Evaluator:
         self.size = int(source.num_rows)
         self.cache = source.cache
         self.json = JsonColumns(source)
+        indexes = getattr(source, "scalar_indexes", None)
+        self.indexed = IndexedPredicates(source, indexes) if indexes else None
 
     def memo(self, key: tuple, compute):
         key = (CACHE_PREFIX,) + key
@@ -182,12 +191,21 @@ class Evaluator:
         return operand_to_truth(self.operand(node), self.size)  # BOOL columns and constants
 
     def compare_truth(self, node: plan.Compare) -> Truth:
+        found = self.indexed.compare(node) if self.indexed else None
+        if found is not None:
+            return found
         return compare(node.op, self.operand(node.left), self.operand(node.right), self.size)
 
     def in_truth(self, node: plan.InList) -> Truth:
+        found = self.indexed.in_list(node) if self.indexed else None
+        if found is not None:
+            return found
         return in_list(self.operand(node.operand), node.values, self.size)
 
     def like_truth(self, node: plan.Like) -> Truth:
+        found = self.indexed.like(node) if self.indexed else None
+        if found is not None:
+            return found
         return like(self.operand(node.operand), node.pattern, self.size)
 
     def is_null_truth(self, node: plan.IsNull) -> Truth:
@@ -234,7 +252,26 @@ class Evaluator:
         return Truth(rows, column.valid)
 
     def and_truth(self, node: plan.And) -> Truth:
-        return kleene_and([self.truth(operand) for operand in node.operands])
+        operands = list(node.operands)
+        truths = self.indexed_ranges(operands) if self.indexed else []
+        return kleene_and(truths + [self.truth(operand) for operand in operands])
+
+    def indexed_ranges(self, operands: list[plan.Node]) -> list[Truth]:
+        """Range comparisons on one indexed field (or JSON path), answered as one interval
+        each; the operands answered are removed from ``operands``."""
+        groups: dict[tuple, list[plan.Node]] = {}
+        for operand in operands:
+            key = self.indexed.range_key(operand)
+            if key is not None:
+                groups.setdefault(key, []).append(operand)
+        truths = []
+        for members in groups.values():
+            truth = self.indexed.ranges(members) if len(members) > 1 else None
+            if truth is not None:
+                truths.append(truth)
+                for member in members:
+                    operands.remove(member)
+        return truths
 
     def or_truth(self, node: plan.Or) -> Truth:
         return kleene_or([self.truth(operand) for operand in node.operands])

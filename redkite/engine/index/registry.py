@@ -237,8 +237,8 @@ def normalize_index(field_name: str, dtype: DataType, index_type: str | None,
     (PQ ``m`` and SCANN ``sub_dim`` must divide it). AUTOINDEX takes nothing but a metric.
     """
     params = dict(params or {})
-    index_type = _merge_key("index_type", index_type, params.pop("index_type", None))
-    metric_type = _merge_key("metric_type", metric_type, params.pop("metric_type", None))
+    index_type = merge_key("index_type", index_type, params.pop("index_type", None))
+    metric_type = merge_key("metric_type", metric_type, params.pop("metric_type", None))
     kind = vector_kind(field_name, dtype)
     rule = rule_for(index_type or "AUTOINDEX")
     if kind not in rule.kinds:
@@ -348,7 +348,8 @@ def normalize_search_params(index_type: str, metric: str, params: Mapping[str, A
     return out
 
 
-def _merge_key(name: str, given: str | None, in_params: str | None) -> str | None:
+def merge_key(name: str, given: str | None, in_params: str | None) -> str | None:
+    """``name`` given as an argument and/or inside params: they must agree; upper case."""
     given = given or None
     in_params = in_params or None
     if given and in_params and str(given).upper() != str(in_params).upper():

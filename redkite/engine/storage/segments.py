@@ -48,6 +48,9 @@ class SegmentView:
     cache: dict = field(default_factory=dict)
     indexes: dict = field(default_factory=dict)  # field name -> SegmentIndex (sealed only)
     prefix_cache: dict = field(default_factory=dict)  # entries over a row prefix
+    # Scalar indexes (sealed only): field name -> index type, (JSON field, path) -> cast
+    # type. The filter evaluator answers predicates on them from structures in ``cache``.
+    scalar_indexes: dict = field(default_factory=dict)
 
     @property
     def num_rows(self) -> int:

@@ -102,15 +102,28 @@ class CollectionStore:
         # Vector indexes of sealed segments: segment id -> field name -> SegmentIndex.
         # Replaced, never mutated, like the segment containers.
         self._indexes: dict[int, dict[str, SegmentIndex]] = {}
+        # Scalar indexes served on sealed segments only: field name -> index type and
+        # (JSON field, path) -> cast type (see CollectionMeta.scalar_index_types).
+        self.scalar_indexes: dict = {}
 
     def publish(self) -> None:
         """Make the current rows, delete masks and indexes visible to readers, at once."""
-        views = []
-        for segment in self._all_segments():
-            view = segment.view()
-            view.indexes = self._indexes.get(segment.segment_id, {})
-            views.append(view)
+        sealed, growing = self._state
+        views = [self._view(segment, self.scalar_indexes) for segment in sealed]
+        views.extend(self._view(segment, {}) for segment in growing.values())
         self._published = tuple(views)
+
+    def _view(self, segment: BaseSegment, scalar_indexes: dict) -> SegmentView:
+        view = segment.view()
+        view.indexes = self._indexes.get(segment.segment_id, {})
+        view.scalar_indexes = scalar_indexes
+        return view
+
+    def set_scalar_indexes(self, scalar_indexes: dict) -> None:
+        """Declare the scalar indexes sealed views offer (field name -> index type,
+        (JSON field, path) -> cast type)."""
+        self.scalar_indexes = dict(scalar_indexes)
+        self.publish()
 
     @property
     def sealed(self) -> list[SealedSegment]:
