@@ -187,7 +187,12 @@ class FileRef:
 
     @classmethod
     def from_json(cls, raw: dict) -> FileRef:
-        return cls(raw["name"], int(raw["size"]), int(raw["xxh3"]))
+        try:
+            return cls(raw["name"], int(raw["size"]), int(raw["xxh3"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StorageCorruptedError(f"the manifest records a file without its name, size "
+                                        f"or XXH3 digest ({raw!r}: missing or bad {exc})"
+                                        ) from None
 
 
 class SealedSegment(BaseSegment):
