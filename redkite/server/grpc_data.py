@@ -43,13 +43,24 @@ class DataRpcs:
     ``call``)."""
 
     # ---- writes ----------------------------------------------------------------------------
-    def _rows(self, request, context):
+    def _check_stamp(self, request, context, sent: int) -> None:
+        """A request built with an older schema (``sent``: the describe's
+        update_timestamp it carries) is answered with a schema mismatch."""
+        if not sent:
+            return
         info = self.call("describe_collection", request, context, name=request.collection_name)
-        stamp = hybrid_ts(info["update_timestamp"])
-        if request.schema_timestamp and request.schema_timestamp < stamp:
+        if sent < hybrid_ts(info["update_timestamp"]):
             raise SchemaMismatchRetryableException(
                 f"collection {request.collection_name!r} changed after the schema the request "
                 "was built with: describe it again")
+
+    def _check_base_stamp(self, request, context) -> None:
+        """Reads and deletes by id carry the stamp in ``base.properties``."""
+        text = request.base.properties.get("schema_timestamp", "")
+        self._check_stamp(request, context, int(text) if text.isdigit() else 0)
+
+    def _rows(self, request, context):
+        self._check_stamp(request, context, request.schema_timestamp)
         schema, _ = self.call("schema_of", request, context, name=request.collection_name)
         return column_batch(request.fields_data, schema, request.num_rows)
 
@@ -73,6 +84,7 @@ class DataRpcs:
 
     @rpc(milvus_pb2.MutationResult)
     def Delete(self, request, context):
+        self._check_base_stamp(request, context)
         raw = self.call("delete", request, context, collection_name=request.collection_name,
                         filter=request.expr, partition_name=request.partition_name,
                         filter_params=template_values(request.expr_template_values) or None)
@@ -81,6 +93,7 @@ class DataRpcs:
     # ---- reads -----------------------------------------------------------------------------
     @rpc(milvus_pb2.QueryResults)
     def Query(self, request, context):
+        self._check_base_stamp(request, context)
         options = _known(kv_dict(request.query_params), _QUERY_KEYS, "query_params")
         _check_ignore_growing(options)
         result = self.call(

@@ -12,8 +12,10 @@ from .embedded import EmbeddedTransport
 _REMOTE_SCHEMES = ("http://", "https://", "tcp://", "unix:", "grpc://")
 
 
-def transport_for_uri(uri: str) -> Transport:
-    """An :class:`EmbeddedTransport` for a local ``*.db`` path; raise for anything else.
+def transport_for_uri(uri: str, *, token: str = "", user: str = "",
+                      password: str = "") -> Transport:
+    """An :class:`EmbeddedTransport` for a local ``*.db`` path, a :class:`GrpcTransport`
+    for ``http://host:port`` / ``https://`` / ``tcp://`` / ``grpc://``.
 
     Only the uri is checked here (no database is opened), so a client can be built
     anywhere, an event loop's thread included.
@@ -21,10 +23,7 @@ def transport_for_uri(uri: str) -> Transport:
     if not isinstance(uri, str) or not uri:
         raise ConnectionConfigException(f"uri must be a non-empty string, got {uri!r}")
     if uri.startswith(_REMOTE_SCHEMES):
-        raise ConnectionConfigException(
-            f"uri {uri!r}: talking to a server (redkite serve or Milvus) needs the gRPC "
-            "transport, which this version of redkite does not have yet; use a local "
-            "database path such as './app.db'")
+        return _grpc_transport(uri, token, user, password)
     path = Path(uri[len("file://"):] if uri.startswith("file://") else uri)
     if not path.name.endswith(".db"):
         raise ConnectionConfigException(
@@ -36,6 +35,24 @@ def transport_for_uri(uri: str) -> Transport:
     if path.exists() and not path.is_dir():
         raise ConnectionConfigException(f"{path} exists and is not a redkite database directory")
     return EmbeddedTransport(os.fspath(path))
+
+
+def _grpc_transport(uri: str, token: str, user: str, password: str) -> Transport:
+    from urllib.parse import urlsplit
+
+    from .grpc import GrpcTransport
+
+    if uri.startswith("unix:"):
+        raise ConnectionConfigException(f"uri {uri!r}: unix sockets are not supported")
+    parts = urlsplit(uri)
+    if not parts.hostname:
+        raise ConnectionConfigException(f"uri {uri!r} names no host")
+    try:
+        port = parts.port or 19530
+    except ValueError:
+        raise ConnectionConfigException(f"uri {uri!r}: invalid port") from None
+    return GrpcTransport(uri, f"{parts.hostname}:{port}", token=token, user=user,
+                         password=password, secure=parts.scheme == "https")
 
 
 __all__ = ["transport_for_uri", "Transport", "EmbeddedTransport"]

@@ -28,7 +28,8 @@ class AsyncMilvusClient:
                  password: str = "", db_name: str = "", token: str = "",
                  timeout: float | None = None, **kwargs: Any) -> None:
         base.reject_unknown("AsyncMilvusClient", kwargs)
-        self._transport = transport_for_uri(uri)
+        self._transport = transport_for_uri(uri, token=token, user=user,
+                                            password=password)
         self._db_name = db_name or ""
         if True:  # ASYNC
             # Nothing is opened here, so no event loop is needed and none is blocked: the

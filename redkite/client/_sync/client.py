@@ -30,7 +30,8 @@ class MilvusClient:
                  password: str = "", db_name: str = "", token: str = "",
                  timeout: float | None = None, **kwargs: Any) -> None:
         base.reject_unknown("MilvusClient", kwargs)
-        self._transport = transport_for_uri(uri)
+        self._transport = transport_for_uri(uri, token=token, user=user,
+                                            password=password)
         self._db_name = db_name or ""
         self._transport.open()
         if self._db_name:
