@@ -54,8 +54,10 @@ def raise_for_status(status: Any, operation: str) -> None:
     cls = _CODE_CLASSES.get(exc.code, MilvusException)
     if operation == "describe_collection" and cls is errors.CollectionNotExistException:
         cls = errors.DescribeCollectionException
-    raise cls(exc.code, exc.message, is_input_error=exc.is_input_error,
-              retriable=exc.retriable)
+    options = {"retriable": exc.retriable}
+    if not issubclass(cls, errors.ParamError):
+        options["is_input_error"] = exc.is_input_error
+    raise cls(exc.code, exc.message, **options)
 
 
 class GrpcTransport(Transport):
@@ -120,43 +122,41 @@ class GrpcTransport(Transport):
 
     def call(self, operation: str, **arguments: Any) -> Any:
         channel = self._sync_channel()
+        metadata = self._metadata(arguments.get("db_name"))
         steps = self._steps(operation, arguments)
-        reply = None
         try:
+            rpc, request = next(steps)
             while True:
-                rpc, request = steps.send(reply)
-                reply = self._invoke(rpc, request, arguments.get("db_name"), operation,
-                                     lambda m, r: m(r, metadata=self._metadata(
-                                         arguments.get("db_name"))), channel)
+                method = self._method(channel, rpc, _reply_class(rpc))
+                try:
+                    reply = _checked(method(request, metadata=metadata), operation)
+                except grpc.RpcError as exc:
+                    rpc, request = steps.throw(_rpc_error(exc, rpc))
+                except MilvusException as exc:
+                    rpc, request = steps.throw(exc)
+                else:
+                    rpc, request = steps.send(reply)
         except StopIteration as done:
             return done.value
 
     async def acall(self, operation: str, **arguments: Any) -> Any:
         channel = self._aio_channel()
+        metadata = self._metadata(arguments.get("db_name"))
         steps = self._steps(operation, arguments)
-        reply = None
         try:
+            rpc, request = next(steps)
             while True:
-                rpc, request = steps.send(reply)
                 method = self._method(channel, rpc, _reply_class(rpc))
                 try:
-                    reply = await method(request, metadata=self._metadata(
-                        arguments.get("db_name")))
+                    reply = _checked(await method(request, metadata=metadata), operation)
                 except grpc.aio.AioRpcError as exc:
-                    raise _rpc_error(exc, rpc) from None
-                _check(reply, operation)
+                    rpc, request = steps.throw(_rpc_error(exc, rpc))
+                except MilvusException as exc:
+                    rpc, request = steps.throw(exc)
+                else:
+                    rpc, request = steps.send(reply)
         except StopIteration as done:
             return done.value
-
-    def _invoke(self, rpc: str, request: Any, db_name: str | None, operation: str,
-                send: Callable, channel: Any) -> Any:
-        method = self._method(channel, rpc, _reply_class(rpc))
-        try:
-            reply = send(method, request)
-        except grpc.RpcError as exc:
-            raise _rpc_error(exc, rpc) from None
-        _check(reply, operation)
-        return reply
 
     def close(self) -> None:
         with self._lock:
@@ -196,13 +196,20 @@ class GrpcTransport(Transport):
 
     def with_schema(self, db_name: str | None, collection: str,
                     body: Callable[[CachedSchema], Steps]) -> Steps:
-        """Run ``body(entry)``; on a schema mismatch refresh the entry and run it again."""
+        """Run ``body(entry)``; on a schema mismatch refresh the entry and run it again.
+        Any other error raised with a cached entry also refreshes it: when the schema
+        changed since (a drop + re-create elsewhere) the body runs again on the new one."""
         entry = yield from self.schema_steps(db_name, collection)
         try:
             return (yield from body(entry))
         except SchemaMismatchRetryableException:
             entry = yield from self.schema_steps(db_name, collection, refresh=True)
-            return (yield from body(entry))
+        except MilvusException:
+            fresh = yield from self.schema_steps(db_name, collection, refresh=True)
+            if fresh.stamp == entry.stamp:
+                raise
+            entry = fresh
+        return (yield from body(entry))
 
 
 def _reply_class(rpc: str) -> Any:
@@ -210,9 +217,11 @@ def _reply_class(rpc: str) -> Any:
     return REPLIES[rpc]
 
 
-def _check(reply: Any, operation: str) -> None:
+def _checked(reply: Any, operation: str) -> Any:
+    """``reply``, or the exception its status reports."""
     status = reply if not hasattr(reply, "status") else reply.status
     raise_for_status(status, operation)
+    return reply
 
 
 def _rpc_error(exc: Any, rpc: str) -> MilvusException:
