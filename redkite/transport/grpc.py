@@ -24,9 +24,7 @@ import grpc.aio
 from .. import errors
 from ..errors import ErrorCode, MilvusException, SchemaMismatchRetryableException
 from ..protocol import SERVICE_NAME, milvus_pb2
-from ..protocol.schema_codec import schema_to_proto
 from ..protocol.status import exception_from_status
-from ..protocol.values import kv_pairs
 from . import grpc_codec as codec
 from .base import Transport, closed_error
 from .grpc_ops import OPERATIONS
@@ -239,4 +237,4 @@ def _auth_metadata(token: str, user: str, password: str) -> list:
     return [("authorization", base64.b64encode(secret.encode()).decode())]
 
 
-__all__ = ["GrpcTransport", "raise_for_status", "schema_to_proto", "kv_pairs"]
+__all__ = ["GrpcTransport", "raise_for_status"]
