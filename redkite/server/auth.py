@@ -133,8 +133,8 @@ class AuthStore:
         _check_password(new_password)
         with self._lock:
             record = self._user(user)
-            self._state["users"][user] = dict(
-                self._user_record(new_password, record["description"], record["roles"]))
+            self._state["users"][user] = self._user_record(
+                new_password, record["description"], record["roles"])
             self._verified.pop(user, None)
             self._save()
 

@@ -144,7 +144,7 @@ def test_privileges_are_enforced(served):
     assert root.describe_user("alice")["roles"] == ("admin",)
 
 
-def test_users_roles_and_grants_survive_a_restart(served):
+def test_users_roles_and_grants_survive_a_restart(served, tmp_path):
     uri = served()
     root = _client(uri, token=ROOT)
     root.create_collection("docs", dimension=3)
@@ -154,6 +154,8 @@ def test_users_roles_and_grants_survive_a_restart(served):
     root.grant_privilege("reader", "Global", "DescribeCollection", "*")
     root.grant_role("carol", "reader")
     root.update_password("root", "Milvus", "N3wRootPass")
+    stored = (tmp_path / "data" / "rbac.json").read_text()
+    assert "carol" in stored and "carol-pass" not in stored and "N3wRootPass" not in stored
 
     uri = served(root_password="ignored-once-stored")
     _refused_at_connect(uri, token=ROOT)
