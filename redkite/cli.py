@@ -1,4 +1,5 @@
-"""The ``redkite`` command: ``redkite serve --data DIR --host HOST --port PORT``."""
+"""The ``redkite`` command: ``redkite serve --data DIR --host HOST --port PORT`` (and
+``--auth``, ``--root-password``, ``--tls-cert/--tls-key/--tls-ca``)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="port (default 19530; 0 picks a free one)")
     serve.add_argument("--workers", type=int, default=16,
                        help="threads serving calls (default 16)")
+    serve.add_argument("--auth", action="store_true",
+                       help="require credentials (token 'user:password') on every call and "
+                            "enforce users' privileges, as Milvus's authorization")
+    serve.add_argument("--root-password", default="Milvus",
+                       help="password of the user 'root' when the user store is created "
+                            "(default Milvus; later changes are made with update_password)")
+    serve.add_argument("--tls-cert", help="PEM certificate: serve over TLS (with --tls-key)")
+    serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    serve.add_argument("--tls-ca", help="PEM CA: require client certificates it signed "
+                                        "(mutual TLS)")
     return parser
 
 
@@ -31,14 +42,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.command == "serve":
         from .errors import MilvusException
-        from .server import serve_forever
+        from .server import AuthConfig, TlsConfig, serve_forever
+
+        if bool(args.tls_cert) != bool(args.tls_key) or (args.tls_ca and not args.tls_cert):
+            print("redkite serve: --tls-cert and --tls-key go together (and --tls-ca needs "
+                  "them)", file=sys.stderr)
+            return 2
+        tls = TlsConfig(args.tls_cert, args.tls_key, args.tls_ca) if args.tls_cert else None
+        auth = AuthConfig(enabled=args.auth, root_password=args.root_password)
 
         def ready(running) -> None:
             print(f"redkite serve: {args.data} on {running.address}", flush=True)
 
         try:
             serve_forever(args.data, args.host, args.port, max_workers=args.workers,
-                          ready=ready)
+                          auth=auth, tls=tls, ready=ready)
         except (MilvusException, OSError) as exc:
             print(f"redkite serve: {exc}", file=sys.stderr)
             return 1

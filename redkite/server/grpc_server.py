@@ -7,7 +7,9 @@ descriptor) plus a fallback for every other Milvus RPC, which answers with a Mil
 ``MilvusException`` naming the RPC instead of a hang or a transport error. Streaming and
 status-less RPCs are refused with gRPC's UNIMPLEMENTED code and the same text.
 
-Interceptors (authentication, logging) are passed to :func:`start_server` unchanged.
+With ``auth`` enabled, :class:`~redkite.server.grpc_auth.AuthInterceptor` authenticates
+and authorizes every call first; other interceptors passed to :func:`start_server` follow.
+With ``tls`` the port speaks TLS only (mutual TLS when a client CA is given).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import grpc
 from ..engine.database import Database
 from ..protocol import SERVICE, SERVICE_NAME
 from ..protocol.status import unimplemented_status
+from .auth import DEFAULT_ROOT_PASSWORD, AuthStore
+from .grpc_auth import AuthInterceptor
 from .grpc_service import MilvusServicer
 
 log = logging.getLogger("redkite.server")
@@ -112,37 +116,74 @@ class RunningServer:
         self.db.release()
 
 
+@dataclass(frozen=True)
+class TlsConfig:
+    """PEM files of the server's certificate and key; ``ca``: also require client
+    certificates signed by this CA (mutual TLS)."""
+
+    cert: str
+    key: str
+    ca: str | None = None
+
+    def credentials(self) -> grpc.ServerCredentials:
+        def read(path: str) -> bytes:
+            with open(path, "rb") as handle:
+                return handle.read()
+
+        return grpc.ssl_server_credentials(
+            [(read(self.key), read(self.cert))],
+            root_certificates=read(self.ca) if self.ca else None,
+            require_client_auth=self.ca is not None)
+
+
+@dataclass(frozen=True)
+class AuthConfig:
+    """``enabled``: every call must authenticate and hold the RPC's privilege;
+    ``root_password``: the password of ``root`` when the user store is first created."""
+
+    enabled: bool = False
+    root_password: str = DEFAULT_ROOT_PASSWORD
+
+
 def start_server(data_dir: str, host: str = "127.0.0.1", port: int = 19530, *,
-                 max_workers: int = DEFAULT_WORKERS,
+                 max_workers: int = DEFAULT_WORKERS, auth: AuthConfig = AuthConfig(),
+                 tls: TlsConfig | None = None,
                  interceptors: Sequence[grpc.ServerInterceptor] = ()) -> RunningServer:
-    """Open the database in ``data_dir`` and serve it on ``host:port`` (0: any free port)."""
+    """Open the database in ``data_dir`` and serve it on ``host:port`` (0: any free port),
+    over TLS when ``tls`` is given, authenticating calls when ``auth.enabled``."""
     db = Database.open(data_dir)
     try:
+        store = AuthStore(db.path, auth.root_password)
+        chain = [AuthInterceptor(store)] if auth.enabled else []
         server = grpc.server(
             futures.ThreadPoolExecutor(max_workers=max_workers,
                                        thread_name_prefix="redkite-grpc"),
-            interceptors=list(interceptors),
+            interceptors=[*chain, *interceptors],
             options=[("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                      ("grpc.so_reuseport", 0)])
-        server.add_generic_rpc_handlers((service_handler(MilvusServicer(db)),
+        server.add_generic_rpc_handlers((service_handler(MilvusServicer(db, store)),
                                          UnimplementedHandler()))
-        bound = server.add_insecure_port(f"{host}:{port}")
+        address = f"{host}:{port}"
+        bound = (server.add_secure_port(address, tls.credentials()) if tls
+                 else server.add_insecure_port(address))
         if bound == 0:
             raise OSError(f"cannot listen on {host}:{port} (address in use or not local)")
         server.start()
     except BaseException:
         db.release()
         raise
-    log.info("redkite serving %s on %s:%d", data_dir, host, bound)
+    log.info("redkite serving %s on %s:%d (%s%s)", data_dir, host, bound,
+             "TLS" if tls else "plaintext", ", authentication on" if auth.enabled else "")
     return RunningServer(server, bound, db, f"{host}:{bound}")
 
 
 def serve_forever(data_dir: str, host: str, port: int, *, max_workers: int = DEFAULT_WORKERS,
+                  auth: AuthConfig = AuthConfig(), tls: TlsConfig | None = None,
                   ready: Any = None) -> None:
     """Run until SIGINT or SIGTERM, then stop gracefully and close the database.
     ``ready(running)`` is called once the port is bound."""
-    running = start_server(data_dir, host, port, max_workers=max_workers)
+    running = start_server(data_dir, host, port, max_workers=max_workers, auth=auth, tls=tls)
     stopping = threading.Event()
 
     def on_signal(signum, frame):  # noqa: ARG001 - signal handler signature

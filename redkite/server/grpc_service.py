@@ -7,8 +7,8 @@ Every failure becomes a ``common.Status`` with Milvus's ``code`` (and legacy
 unexpected exception is reported as code 1 with its text, never a dropped call.
 
 The database of a call is the request's ``db_name`` or else the ``dbname`` metadata header
-pymilvus sends. Authentication is not the servicer's concern: it can be added as a
-``grpc.ServerInterceptor`` in :mod:`redkite.server.grpc_server`. A request carrying fields
+pymilvus sends. Authentication and privilege checks are not the servicer's concern: they
+are a ``grpc.ServerInterceptor`` (:mod:`redkite.server.grpc_auth`). A request carrying fields
 this subset of the protocol does not know (a feature redkite lacks) is rejected with a
 status naming the field numbers rather than silently half-served.
 """
@@ -25,18 +25,22 @@ from ..protocol import common_pb2, milvus_pb2, schema_pb2
 from ..protocol.schema_codec import describe_response, hybrid_ts, schema_from_proto
 from ..protocol.values import kv_dict, kv_pairs
 from ..types import IndexState, LoadState
+from .auth import AuthStore
 from .grpc_data import DataRpcs
+from .grpc_rbac import RbacRpcs
 from .rpc import reject_unknown_fields, rpc
 
 VERSION = "redkite-0.1.0"
 _COMPACTION_STATES = {"Executing": common_pb2.Executing, "Completed": common_pb2.Completed}
 
 
-class MilvusServicer(DataRpcs):
-    """MilvusService over one open :class:`~redkite.engine.database.Database`."""
+class MilvusServicer(DataRpcs, RbacRpcs):
+    """MilvusService over one open :class:`~redkite.engine.database.Database` and its
+    users and roles (:class:`~redkite.server.auth.AuthStore`)."""
 
-    def __init__(self, db: Any) -> None:
+    def __init__(self, db: Any, auth: AuthStore) -> None:
         self.db = db
+        self.auth = auth
         self._identifiers = itertools.count(1)
 
     # ---- helpers ---------------------------------------------------------------------------

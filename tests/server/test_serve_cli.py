@@ -86,3 +86,11 @@ def test_serve_refuses_a_database_in_use(tmp_path):
     finally:
         holder.close()
     assert done.returncode == 1 and "in use" in done.stderr
+
+
+def test_tls_flags_must_come_together(capsys):
+    from redkite.cli import main
+
+    assert main(["serve", "--tls-cert", "server.pem"]) == 2
+    assert main(["serve", "--tls-ca", "ca.pem"]) == 2
+    assert "--tls-cert and --tls-key go together" in capsys.readouterr().err
