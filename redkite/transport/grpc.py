@@ -127,13 +127,10 @@ class GrpcTransport(Transport):
             while True:
                 method = self._method(channel, rpc, _reply_class(rpc))
                 try:
-                    reply = _checked(method(request, metadata=metadata), operation)
+                    reply, error = method(request, metadata=metadata), None
                 except grpc.RpcError as exc:
-                    rpc, request = steps.throw(_rpc_error(exc, rpc))
-                except MilvusException as exc:
-                    rpc, request = steps.throw(exc)
-                else:
-                    rpc, request = steps.send(reply)
+                    reply, error = None, exc
+                rpc, request = _resume(steps, rpc, operation, reply, error)
         except StopIteration as done:
             return done.value
 
@@ -146,13 +143,10 @@ class GrpcTransport(Transport):
             while True:
                 method = self._method(channel, rpc, _reply_class(rpc))
                 try:
-                    reply = _checked(await method(request, metadata=metadata), operation)
-                except grpc.aio.AioRpcError as exc:
-                    rpc, request = steps.throw(_rpc_error(exc, rpc))
-                except MilvusException as exc:
-                    rpc, request = steps.throw(exc)
-                else:
-                    rpc, request = steps.send(reply)
+                    reply, error = await method(request, metadata=metadata), None
+                except grpc.RpcError as exc:  # grpc.aio.AioRpcError included
+                    reply, error = None, exc
+                rpc, request = _resume(steps, rpc, operation, reply, error)
         except StopIteration as done:
             return done.value
 
@@ -213,6 +207,19 @@ class GrpcTransport(Transport):
 def _reply_class(rpc: str) -> Any:
     from .grpc_ops import REPLIES
     return REPLIES[rpc]
+
+
+def _resume(steps: Any, rpc: str, operation: str, reply: Any, error: Any) -> Any:
+    """Give an operation's steps the outcome of its last RPC (the reply, checked, or the
+    error, translated); return the next (rpc, request) or raise StopIteration with the
+    result. Shared by the sync and the async drive loops, which differ only in awaiting."""
+    if error is not None:
+        return steps.throw(_rpc_error(error, rpc))
+    try:
+        checked = _checked(reply, operation)
+    except MilvusException as exc:
+        return steps.throw(exc)
+    return steps.send(checked)
 
 
 def _checked(reply: Any, operation: str) -> Any:
