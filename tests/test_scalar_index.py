@@ -240,7 +240,8 @@ def filters(seed, count):
 
 def two_collections(client):
     """"plain" without scalar indexes, "indexed" with one on every scalar column; the same
-    rows in three sealed segments plus growing rows, some deleted."""
+    rows in sealed segments (three flushes, which the compactor may merge) plus growing
+    rows, some deleted."""
     for name, scalar in (("plain", False), ("indexed", True)):
         spec = client.prepare_index_params()
         spec.add_index("v", index_type="FLAT", metric_type="L2")
@@ -285,7 +286,7 @@ def test_sealed_segments_use_the_index_growing_ones_scan(tmp_path):
     try:
         views = db.collections[("default", "indexed")].store.snapshot()
         sealed = [view for view in views if view.scalar_indexes]
-        assert len(sealed) == 3 and len(views) == 4
+        assert sealed and len(sealed) == len(views) - 1
         for view in sealed:
             built = {key[1:3] for key in view.cache if key[0] == scalar_index.CACHE_KEY}
             assert built == {("s", ValueKind.STRING), ("x", ValueKind.INT), ("j", ("a",))}

@@ -24,7 +24,7 @@ import struct
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -54,6 +54,11 @@ class Collection:
 
     meta: CollectionMeta
     store: CollectionStore
+    # Written by every insert/upsert/delete, read by the compactor (is_settled): a
+    # collection flushed since its last write, or idle long enough, merges its small
+    # segments.
+    last_write: float = field(default_factory=time.monotonic)
+    flushed: bool = False
 
 
 class Database(DdlMixin, DmlMixin, ReadMixin, RecallMixin):
@@ -154,6 +159,7 @@ class Database(DdlMixin, DmlMixin, ReadMixin, RecallMixin):
             if prepare is not None:
                 batch = prepare()
             lsn = self._last_lsn + 1
+            collection.last_write, collection.flushed = time.monotonic(), False
             body = _RECORD_HEAD.pack(collection.meta.collection_id, partition_id)
             position = self._wal.append(lsn, kind, body, _encode_batch(batch))
             self._last_lsn = lsn

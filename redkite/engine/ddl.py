@@ -205,7 +205,9 @@ class DdlMixin:
             self._remove_unreferenced_files()
 
     def flush(self, db_name: str | None, name: str) -> None:
-        self._checkpoint_collection(self._get(db_name, name))
+        collection = self._get(db_name, name)
+        collection.flushed = True  # the compactor may now merge its small segments
+        self._checkpoint_collection(collection)
 
     def compact(self, db_name: str | None, name: str) -> int:
         collection = self._get(db_name, name)

@@ -249,6 +249,25 @@ class DenseIndex(VectorIndex):
     def memory_bytes(self) -> int:
         return faiss_bytes(self.index)
 
+    # --- growth -------------------------------------------------------------------------
+
+    def extended(self, vectors: Any) -> "DenseIndex":
+        """A new in-memory index: this one's rows (labels ``0..n-1``) followed by
+        ``vectors`` (labels ``n..``), built by adding to a copy of the trained structure
+        (graph, lists, quantizers) instead of rebuilding it. The index it came from is
+        left as it was (it may be memory-mapped read-only)."""
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dim:
+            raise ParamError(f"cannot extend a {self.dim}-d {self.index_type} index with "
+                             f"vectors of shape {vectors.shape}")
+        copy = faiss.deserialize_index(faiss.serialize_index(self.index))
+        data = as_float_rows(vectors, self.metric == "COSINE")
+        faiss.omp_set_num_threads(1 if len(data) < PARALLEL_MIN_BUILD_ROWS else MAX_THREADS)
+        copy.add(data)
+        return DenseIndex(copy, kind=self.kind, index_type=self.index_type,
+                          declared_type=self.declared_type, metric=self.metric,
+                          params=self.params, effective=self.effective)
+
 
 def as_float_rows(vectors: np.ndarray, normalize: bool) -> np.ndarray:
     """``vectors`` as a C-contiguous float32 matrix, L2-normalized when ``normalize``."""

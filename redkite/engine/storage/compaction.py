@@ -1,5 +1,13 @@
 """Background compaction: merge small sealed segments and drop deleted rows.
 
+Segments grow towards :data:`MERGE_TARGET_BYTES` (1 GiB, Milvus's default segment size):
+small segments are merged once there are :data:`MIN_SMALL_SEGMENTS` of them, and any two
+once the collection is *settled* — flushed with no write since, or idle for
+:data:`IDLE_SETTLE_S` — so a collection that stopped growing is searched through as few
+indexes as possible (each segment costs one index search per query). A merge that keeps
+every row of an indexed source writes that source first and extends its index with the
+other rows (:mod:`.index_carry`) rather than building a new one.
+
 A job copies the live rows of the chosen segments into one new segment file *without* the
 database lock (readers and writers carry on), then takes the lock only to swap: deletes
 that landed on the source segments while the copy ran are carried over to the new
@@ -11,17 +19,33 @@ from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
+from .index_builder import index_signature
+from .index_carry import carrier_position, carry_indexes
 from .segments import SealedSegment, open_table_file, write_table_file
 
-MERGE_TARGET_ROWS = 1 << 20
-MERGE_TARGET_BYTES = 512 << 20
+MERGE_TARGET_ROWS = 2 << 20
+MERGE_TARGET_BYTES = 1 << 30
 DELETED_RATIO = 0.2
 MIN_SMALL_SEGMENTS = 4
+IDLE_SETTLE_S = 60.0
+
+
+@dataclass
+class _Merged:
+    """One partition's share of a job: the new segment (None when no row survived), where
+    its rows came from (source position, kept row numbers), the indexes carried over to
+    it, and the files written for it (pending until the swap)."""
+
+    segment: SealedSegment | None
+    origin: list
+    files: list[str] = field(default_factory=list)
+    indexes: list = field(default_factory=list)
 
 
 @dataclass
@@ -73,7 +97,8 @@ class Compactor:
 
     def will_merge(self, collection, segment: SealedSegment) -> bool:
         """Whether the next background job would rewrite ``segment`` (caller holds the lock)."""
-        return any(s is segment for s in _chosen(collection.store.sealed, force=False))
+        return any(s is segment for s in _chosen(collection.store.sealed, force=False,
+                                                   settled=is_settled(collection)))
 
     def state(self, job_id: int) -> str:
         return self._states.get(int(job_id), "UndefiedState")
@@ -98,7 +123,7 @@ class Compactor:
     def _plan(self, collection, force: bool) -> _Plan | None:
         with self._db._lock:
             sealed = list(collection.store.sealed)
-            candidates = _chosen(sealed, force)
+            candidates = _chosen(sealed, force, settled=is_settled(collection))
             if not candidates or (len(candidates) == 1 and not candidates[0].deleted.any()):
                 return None
             return _Plan(collection, candidates, [s.deleted.copy() for s in candidates])
@@ -107,27 +132,41 @@ class Compactor:
         by_partition: dict[int, list[int]] = {}
         for index, segment in enumerate(plan.sources):
             by_partition.setdefault(segment.partition_id, []).append(index)
-        store = plan.collection.store
-        built = []
-        for partition_id, indexes in by_partition.items():
-            parts = [plan.sources[i].table.filter(pa.array(~plan.masks[i])) for i in indexes]
-            table = pa.concat_tables(parts).combine_chunks()
-            origin = [(i, np.flatnonzero(~plan.masks[i])) for i in indexes]
-            if table.num_rows == 0:
-                built.append((partition_id, None, indexes, origin))
-                continue
-            segment_id = self._db._allocate_object_id()
-            name = f"{segment_id}.arrow"
-            with self._db._lock:
-                self._db._pending_files.add(name)
-            ref = write_table_file(store.directory, name, table)
-            segment = SealedSegment(segment_id, partition_id,
-                                    open_table_file(store.directory, ref), store.layouts,
-                                    ref)
-            built.append((partition_id, segment, indexes, origin))
+        built = [self._merge_partition(plan, partition_id, positions)
+                 for partition_id, positions in by_partition.items()]
         self._swap(plan, built)
 
-    def _swap(self, plan: _Plan, built: list) -> None:
+    def _merge_partition(self, plan: _Plan, partition_id: int, positions: list[int]) -> _Merged:
+        """Write the live rows of the sources at ``positions`` as one new segment (the
+        index carrier's rows first) and carry that source's indexes over to it."""
+        store = plan.collection.store
+        with self._db._lock:
+            carrier = carrier_position(store, plan.sources, plan.masks, positions)
+        if carrier is not None:
+            positions = [carrier] + [p for p in positions if p != carrier]
+        parts = [plan.sources[i].table.filter(pa.array(~plan.masks[i])) for i in positions]
+        table = pa.concat_tables(parts).combine_chunks()
+        origin = [(i, np.flatnonzero(~plan.masks[i])) for i in positions]
+        if table.num_rows == 0:
+            return _Merged(None, origin)
+        segment_id = self._db._allocate_object_id()
+        name = f"{segment_id}.arrow"
+        self._reserve(name)
+        ref = write_table_file(store.directory, name, table)
+        segment = SealedSegment(segment_id, partition_id,
+                                open_table_file(store.directory, ref), store.layouts, ref)
+        merged = _Merged(segment, origin, [name])
+        if carrier is not None:
+            merged.indexes = carry_indexes(plan.collection, plan.sources[carrier], segment,
+                                           store.directory, self._reserve)
+            merged.files += [entry.file_name for entry in merged.indexes]
+        return merged
+
+    def _reserve(self, file_name: str) -> None:
+        with self._db._lock:
+            self._db._pending_files.add(file_name)
+
+    def _swap(self, plan: _Plan, built: list[_Merged]) -> None:
         store = plan.collection.store
         with self._db._lock:
             if any(s not in store.sealed for s in plan.sources):
@@ -137,34 +176,47 @@ class Compactor:
                 return
             replaced = {id(s) for s in plan.sources}
             kept = [s for s in store.sealed if id(s) not in replaced]
-            for _, segment, indexes, origin in built:
-                if segment is None:
+            for merged in built:
+                if merged.segment is None:
                     continue
-                _carry_late_deletes(segment, plan, origin)
-                kept.append(segment)
+                _carry_late_deletes(merged.segment, plan, merged.origin)
+                kept.append(merged.segment)
             store.replace_sealed(kept)
+            for merged in built:
+                self._attach_carried(plan.collection, merged)
             # A checkpoint persists late deletes on the new segment with the manifest.
             self._db._checkpoint_collection(plan.collection, nudge=False)
-            self._db._pending_files.difference_update(
-                s.data_file.name for _, s, _, _ in built if s is not None)
+            self._forget_pending(built)
             self._db._remove_unreferenced_files()
         self._db._index_builder.nudge()  # the merged segments need their indexes
 
-    def _forget_pending(self, built: list) -> None:
+    @staticmethod
+    def _attach_carried(collection, merged: _Merged) -> None:
+        """Attach carried indexes whose definition is still the collection's (caller
+        holds the lock); one dropped or redefined meanwhile is left for the cleanup."""
+        current = {index.index_name: index_signature(index)
+                   for index in collection.meta.indexes.values()}
+        for entry in merged.indexes:
+            if current.get(entry.index_name) == entry.signature:
+                collection.store.attach_index(merged.segment.segment_id, entry)
+
+    def _forget_pending(self, built: list[_Merged]) -> None:
         with self._db._lock:
-            self._db._pending_files.difference_update(
-                s.data_file.name for _, s, _, _ in built if s is not None)
+            for merged in built:
+                self._db._pending_files.difference_update(merged.files)
 
 
-def _chosen(sealed: list[SealedSegment], force: bool) -> list[SealedSegment]:
+def _chosen(sealed: list[SealedSegment], force: bool,
+            settled: bool = False) -> list[SealedSegment]:
     """The segments the next job rewrites: those with many deleted rows, plus small ones
     merged (smallest first, up to MERGE_TARGET_ROWS / _BYTES) once there are enough of
-    them — fewer, larger segments mean fewer index searches per query."""
+    them (two are enough once the collection is ``settled``) — fewer, larger segments
+    mean fewer index searches per query."""
     dirty = [s for s in sealed if _worth_compacting(s)]
     small = sorted((s for s in sealed if _is_small(s) and s not in dirty),
                    key=lambda s: s.num_rows)
     merged: list[SealedSegment] = []
-    if len(small) >= MIN_SMALL_SEGMENTS or (force and len(small) > 1):
+    if len(small) >= MIN_SMALL_SEGMENTS or ((force or settled) and len(small) > 1):
         rows = size = 0
         for segment in small:
             if merged and (rows + segment.num_rows > MERGE_TARGET_ROWS
@@ -198,3 +250,9 @@ def _carry_late_deletes(segment: SealedSegment, plan: _Plan, origin: list) -> No
         if late.any():
             segment.mark_deleted(offset + np.flatnonzero(late))
         offset += len(kept_rows)
+
+
+def is_settled(collection) -> bool:
+    """Whether ``collection`` has stopped growing: flushed with no write since, or left
+    without writes for :data:`IDLE_SETTLE_S`."""
+    return collection.flushed or time.monotonic() - collection.last_write > IDLE_SETTLE_S

@@ -177,6 +177,9 @@ class CollectionStore:
     def segment_index(self, segment_id: int, field_name: str) -> SegmentIndex | None:
         return self._indexes.get(segment_id, {}).get(field_name)
 
+    def segment_indexes(self, segment_id: int) -> list[SegmentIndex]:
+        return list(self._indexes.get(segment_id, {}).values())
+
     def attach_index(self, segment_id: int, entry: SegmentIndex) -> None:
         current = self._indexes.get(segment_id, {})
         self._indexes = {**self._indexes, segment_id: {**current, entry.field_name: entry}}
