@@ -97,8 +97,12 @@ class Compactor:
 
     def will_merge(self, collection, segment: SealedSegment) -> bool:
         """Whether the next background job would rewrite ``segment`` (caller holds the lock)."""
-        return any(s is segment for s in _chosen(collection.store.sealed, force=False,
-                                                   settled=is_settled(collection)))
+        return any(s is segment for s in self.merging(collection))
+
+    @staticmethod
+    def merging(collection) -> list[SealedSegment]:
+        """The segments the next background job would rewrite (caller holds the lock)."""
+        return _chosen(collection.store.sealed, force=False, settled=is_settled(collection))
 
     def state(self, job_id: int) -> str:
         return self._states.get(int(job_id), "UndefiedState")

@@ -138,7 +138,9 @@ class IndexBuilder:
                             "signature", None) != signature]
 
     def progress(self, collection, index) -> dict:
-        """describe_index's counters: rows served by the index, rows waiting for a build."""
+        """describe_index's counters: rows served by their final index, rows waiting for a
+        build — including the rows of segments about to be merged, except those of the
+        source whose index the merge extends (their index is being rewritten)."""
         with self._db._lock:
             store = collection.store
             total = store.live_rows()
@@ -149,7 +151,8 @@ class IndexBuilder:
                         "state": "Finished"}
             signature = index_signature(index)
             unbuilt = self._unbuilt(collection, index, signature)
-            pending = sum(int(np.count_nonzero(~s.deleted)) for s in unbuilt)
+            waiting = unbuilt + self._remerged(collection, unbuilt)
+            pending = sum(int(np.count_nonzero(~s.deleted)) for s in waiting)
             failed = any(f"{s.segment_id}:{signature}" in self._failed for s in unbuilt)
         state = "Failed" if failed else ("InProgress" if pending else "Finished")
         out = {"total_rows": total, "indexed_rows": total - growing - pending,
@@ -157,6 +160,18 @@ class IndexBuilder:
         if failed:
             out["index_state_fail_reason"] = self.last_error or "index build failed"
         return out
+
+    def _remerged(self, collection, unbuilt: list) -> list:
+        """Indexed segments the compactor is about to merge, but for the index carrier."""
+        from .index_carry import carrier_position  # noqa: PLC0415 - index_carry imports us
+
+        merging = [s for s in self._db._compactor.merging(collection)
+                   if not any(s is u for u in unbuilt)]
+        if not merging:
+            return []
+        carrier = carrier_position(collection.store, merging, [s.deleted for s in merging],
+                                   list(range(len(merging))))
+        return [s for position, s in enumerate(merging) if position != carrier]
 
     def _run(self, job: _Job) -> None:
         store = job.collection.store
