@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import zlib
 
 import pytest
@@ -163,13 +162,10 @@ def test_matches_milvus_lite_standard_analyzer_on_plain_words():
     assert ours.tokens("foo_bar") == ["foo", "bar"] != lite.tokenize("foo_bar")
 
 
-def test_tokenizing_a_column_is_fast():
+def test_a_column_of_texts_is_tokenized_in_one_batch():
+    """Every token of every text, stop words removed (its speed is in bench/micro.py)."""
     words = ["alpha", "Beta", "gamma", "delta", "epsilon", "running", "jumps", "the"]
-    texts = [" ".join(words[(i + j) % 8] for j in range(12)) + f" n{i}" for i in range(20_000)]
-    analyzer = get_analyzer({"type": "english"})
-    started = time.perf_counter()
-    batch = analyzer.analyze(texts)
-    elapsed = time.perf_counter() - started
+    texts = [" ".join(words[(i + j) % 8] for j in range(12)) + f" n{i}" for i in range(2_000)]
+    batch = get_analyzer({"type": "english"}).analyze(texts)
     expected = sum(len(text.split()) - text.split().count("the") for text in texts)
     assert len(batch.tokens) == expected
-    assert elapsed < 2.0, f"english analyzer took {elapsed:.2f}s for {expected} tokens"

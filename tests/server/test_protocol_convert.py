@@ -3,7 +3,6 @@ vector type), sparse encoding, placeholders, schemas and statuses."""
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pyarrow as pa
@@ -190,19 +189,16 @@ def test_statuses_round_trip_exceptions():
     assert exception_from_status(common_pb2.Status()) is None
 
 
-def test_vector_columns_convert_without_row_loops():
-    """20,000 x 128 float vectors: request -> Arrow and Arrow -> reply in well under a
-    second (bulk buffers; an element-wise path takes seconds)."""
+def test_vector_columns_round_trip_exactly():
+    """20,000 x 128 float vectors: request -> Arrow -> reply, bit for bit (the speed of
+    this path is measured in bench/micro.py)."""
     rows, dim = 20_000, 128
     flat = np.random.default_rng(0).random(rows * dim, dtype=np.float32)
     fd = schema_pb2.FieldData(type=DataType.FLOAT_VECTOR, field_name="v")
     fd.vectors.dim = dim
     fd.vectors.float_vector.MergeFrom(packed_array("FloatArray", flat, "<f4"))
     wire = fd.SerializeToString()
-    start = time.perf_counter()
     column = field_data_to_arrow(schema_pb2.FieldData.FromString(wire))
     from redkite.schema import FieldSchema
     back = field_data_from_arrow("v", column, FieldSchema("v", DataType.FLOAT_VECTOR, dim=dim))
-    elapsed = time.perf_counter() - start
     assert back.vectors.float_vector == fd.vectors.float_vector
-    assert elapsed < 0.5, f"{elapsed:.3f}s"
