@@ -58,7 +58,7 @@ def _grpc_transport(uri: str, token: str, user: str, password: str,
     if not parts.hostname:
         raise ConnectionConfigException(f"uri {uri!r} names no host")
     try:
-        port = parts.port or 19530
+        port = parts.port or (443 if parts.scheme == "https" else 19530)  # pymilvus's defaults
     except ValueError:
         raise ConnectionConfigException(f"uri {uri!r}: invalid port") from None
     return GrpcTransport(uri, f"{parts.hostname}:{port}", token=token, user=user,

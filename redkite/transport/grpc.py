@@ -197,6 +197,10 @@ class GrpcTransport(Transport):
     # ---- operations ------------------------------------------------------------------------
     def _steps(self, operation: str, arguments: dict) -> Steps:
         body = OPERATIONS.get(operation)
+        if operation in grpc_ops_manage.EMBEDDED_ONLY:
+            raise MilvusException(ErrorCode.SERVICE_UNIMPLEMENTED,
+                                  f"{operation} is not available over the Milvus gRPC "
+                                  f"protocol: {grpc_ops_manage.EMBEDDED_ONLY[operation]}")
         if body is None:
             raise MilvusException(ErrorCode.SERVICE_UNIMPLEMENTED,
                                   f"{operation} is not available over the Milvus gRPC "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 
-from ..errors import ErrorCode, MilvusException
 from ..protocol import common_pb2, milvus_pb2
 from ..protocol.values import kv_dict, kv_pairs
 from . import grpc_codec as codec
@@ -115,17 +114,6 @@ def get_server_version(t, detail=False):
             "deploy_mode": info.deploy_mode}
 
 
-def evaluate_recall(t, **arguments):
-    raise MilvusException(
-        ErrorCode.SERVICE_UNIMPLEMENTED,
-        "evaluate_recall is not available over the Milvus gRPC protocol: it compares the "
-        "indexed search with an exact search of the same rows, and a Milvus server always "
-        "searches a field through its index. Measure it on the embedded database "
-        "(MilvusClient('./path.db') on the server's data directory while the server is "
-        "stopped, or on a copy of it).")
-    yield  # pragma: no cover - makes this a generator like every operation
-
-
 # ---- text and hybrid search ----------------------------------------------------------------
 def run_analyzer(t, db_name, texts, analyzer_params=None, with_hash=False, with_detail=False,
                  collection_name=None, field_name=None, analyzer_names=None):
@@ -164,4 +152,11 @@ def hybrid_search(t, db_name, collection_name, requests, ranker, limit=10, offse
 OPERATIONS = {f.__name__: f for f in (
     create_alias, alter_alias, drop_alias, describe_alias, list_aliases, describe_database,
     get_partition_stats, load_partitions, release_partitions, truncate_collection, compact,
-    get_compaction_state, get_server_version, evaluate_recall, run_analyzer, hybrid_search)}
+    get_compaction_state, get_server_version, run_analyzer, hybrid_search)}
+# operations the Milvus protocol cannot carry, and why (raised as code 10)
+EMBEDDED_ONLY = {
+    "evaluate_recall": "it compares the indexed search with an exact search of the same "
+                       "rows, and a Milvus server always searches a field through its index. "
+                       "Measure it on the embedded database (MilvusClient('./path.db') on the "
+                       "server's data directory while the server is stopped, or on a copy).",
+}

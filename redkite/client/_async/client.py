@@ -41,13 +41,13 @@ class AsyncMilvusClient:
             # unknown db_name fails that call.
             pass
         else:
-            self._transport.open()
-            if self._db_name:
-                try:
+            try:
+                self._transport.open()
+                if self._db_name:
                     self._call("describe_database", db_name=self._db_name)
-                except BaseException:
-                    self._transport.close()  # an unknown db_name leaves nothing open
-                    raise
+            except BaseException:
+                self._transport.close()  # no server or an unknown db_name: nothing left open
+                raise
 
     async def _call(self, operation: str, **arguments: Any) -> Any:
         return await self._transport.acall(operation, **arguments)

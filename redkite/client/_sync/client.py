@@ -37,13 +37,13 @@ class MilvusClient:
         self._transport = transport_for_uri(uri, token=token, user=user, password=password,
                                             timeout=timeout, tls=tls)
         self._db_name = db_name or ""
-        self._transport.open()
-        if self._db_name:
-            try:
+        try:
+            self._transport.open()
+            if self._db_name:
                 self._call("describe_database", db_name=self._db_name)
-            except BaseException:
-                self._transport.close()  # an unknown db_name leaves nothing open
-                raise
+        except BaseException:
+            self._transport.close()  # no server or an unknown db_name: nothing left open
+            raise
 
     def _call(self, operation: str, **arguments: Any) -> Any:
         return self._transport.call(operation, **arguments)
