@@ -5,11 +5,13 @@ no users: those methods say so."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from pymilvus import MilvusClient as PyMilvusClient
 from pymilvus.exceptions import MilvusException as PyMilvusException
 
-from redkite import MilvusClient
+from redkite import AsyncMilvusClient, MilvusClient
 from redkite.errors import ErrorCode, MilvusException, ParamError
 
 from .conftest import CALL_TIMEOUT
@@ -129,6 +131,13 @@ def test_https_uri_with_server_pem(tls_server, certs):  # noqa: F811
     with MilvusClient(f"http://localhost:{port}", token=ROOT, secure=True,
                       ca_pem_path=str(certs / "ca.pem")) as client:  # secure=True, a DNS name
         assert client.list_collections() == ["docs"]
+
+    async def over_aio():
+        async with AsyncMilvusClient(f"https://127.0.0.1:{port}", token=ROOT,
+                                     server_pem_path=str(certs / "ca.pem")) as client:
+            return await client.list_collections()
+
+    assert asyncio.run(over_aio()) == ["docs"]
 
 
 @needs_openssl
