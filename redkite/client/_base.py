@@ -16,10 +16,10 @@ from ..errors import ParamError, PrimaryKeyException
 from ..index_params import IndexParams
 from ..results import AnalyzeResult, ExtraList, Hits, OmitZeroDict, SearchResult
 from ..schema import CollectionSchema, Function
+from ..transport.grpc_tls import TLS_KWARGS
 from ..types import ConsistencyLevel, DataType, FunctionType
 from .search_requests import AnnSearchRequest, BaseRanker
 
-VERSION = "redkite-0.1.0"
 CONSISTENCY_NAMES = {level.name for level in ConsistencyLevel}
 GROUPING_KEYS = ("group_by_field", "group_size", "strict_group_size")
 SEARCH_OPTION_KEYS = ("offset", "round_decimal", *GROUPING_KEYS)
@@ -163,10 +163,6 @@ def compact_arguments(collection_name: str, is_clustering: Any, is_l0: Any,
         raise ParamError("compact: clustering, L0 and target-size compaction do not apply "
                          "to the embedded engine (it merges segments and drops deleted rows)")
     return {"name": check_name(collection_name)}
-
-
-def server_version(detail: bool) -> str | dict:
-    return {"version": VERSION, "deploy_mode": "embedded"} if detail else VERSION
 
 
 def indexes_to_create(index_params: Any) -> list[dict]:
@@ -408,3 +404,33 @@ def analyze_results(raw: list, single: bool) -> AnalyzeResult | list[AnalyzeResu
 
 def rows_result(rows: list) -> ExtraList:
     return ExtraList(rows)
+
+
+# ---- users and roles -----------------------------------------------------------------------
+def check_password(value: Any, what: str = "password") -> str:
+    if not isinstance(value, str):
+        raise ParamError(f"`{what}` must be a str, got {type(value).__name__}")
+    return value
+
+
+def privilege_arguments(role_name: Any, object_type: Any, privilege: Any, object_name: Any,
+                        db_name: Any) -> dict:
+    """The ``grant_privilege`` / ``revoke_privilege`` operation's arguments."""
+    return {"role_name": check_name(role_name, "role_name"),
+            "object_type": check_name(object_type, "object_type"),
+            "privilege": check_name(privilege, "privilege"),
+            "object_name": check_name(object_name, "object_name"),
+            "grant_db": _optional_name(db_name, "db_name")}
+
+
+def privilege_v2_arguments(role_name: Any, privilege: Any, collection_name: Any,
+                           db_name: Any) -> dict:
+    """The ``grant_privilege_v2`` / ``revoke_privilege_v2`` operation's arguments."""
+    return {"role_name": check_name(role_name, "role_name"),
+            "privilege": check_name(privilege, "privilege"),
+            "collection_name": check_name(collection_name, "collection_name"),
+            "grant_db": _optional_name(db_name, "db_name")}
+
+
+def _optional_name(value: Any, what: str) -> str:
+    return "" if value is None or value == "" else check_name(value, what)

@@ -32,6 +32,7 @@ import numpy as np
 from ..errors import DataTypeNotMatchException, ParamError
 from ..results import Hit, Hits, SearchPage
 from ..search_options import check_round_decimal, round_distances
+from ..types import VECTOR_TYPES
 from . import _base as base
 
 UNLIMITED = -1
@@ -214,6 +215,7 @@ class SearchPager(_Pages):
                         "anns_field": anns_field, "output_fields": output_fields,
                         "metric_type": metric, "partition_names": partition_names}
         self._pk = ""
+        self._field: str | None = None
         self._last: float | None = None
         self._larger = False
         self._seen: tuple[list, np.ndarray] = ([], np.zeros(0))
@@ -224,6 +226,15 @@ class SearchPager(_Pages):
 
     def start(self, described: dict) -> None:
         self._pk = primary_key_name(described)
+        vectors = [f["name"] for f in described["fields"] if f["type"] in VECTOR_TYPES]
+        self._field = self._search["anns_field"] or (vectors[0] if vectors else None)
+
+    def field_needing_metric(self) -> str | None:
+        """The searched field, when no metric was given (its index's metric decides)."""
+        return self._field if self._search["metric_type"] is None else None
+
+    def use_metric(self, metric_type: str) -> None:
+        self._search["metric_type"] = metric_type
 
     def wants_fetch(self) -> bool:
         """Once at the start whatever the limit (the first search runs when the iterator
@@ -240,7 +251,8 @@ class SearchPager(_Pages):
 
     def add(self, raw: dict) -> None:
         self._fetched = True
-        self._larger = raw["metric_type"].upper() in _LARGER_IS_CLOSER
+        metric = raw.get("metric_type") or self._search["metric_type"] or ""
+        self._larger = metric.upper() in _LARGER_IS_CLOSER
         hits = base.decode_search(raw)[0]
         self._done = len(hits) < self._batch_size
         if len(hits):

@@ -10,6 +10,11 @@ run on several workers at once.
 
 The database opens on the first call (or ``open()``), never at construction. A call whose
 awaiting task is cancelled before it started does not run; one already running completes.
+
+Two kinds of operation are answered here rather than by the engine: the server version
+(``get_server_version``), and users, roles and privileges, which an embedded database
+does not have (no authentication: whoever opens the directory owns it); they raise a
+:class:`~redkite.errors.MilvusException` (code 10) pointing to ``redkite serve --auth``.
 """
 
 from __future__ import annotations
@@ -21,7 +26,29 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..engine.database import Database
+from ..errors import ErrorCode, MilvusException
 from .base import Transport, closed_error
+
+VERSION = "redkite-0.1.0"
+RBAC_OPERATIONS = frozenset({
+    "create_user", "drop_user", "update_password", "list_users", "describe_user",
+    "create_role", "drop_role", "list_roles", "describe_role", "grant_role", "revoke_role",
+    "grant_privilege", "revoke_privilege", "grant_privilege_v2", "revoke_privilege_v2"})
+
+
+def server_version(detail: bool = False) -> str | dict:
+    """The embedded database's version (pymilvus's shape: a string, or a dict)."""
+    return {"version": VERSION, "deploy_mode": "embedded"} if detail else VERSION
+
+
+def no_users(operation: str) -> MilvusException:
+    """The error of a user, role or privilege operation on an embedded database."""
+    return MilvusException(
+        ErrorCode.SERVICE_UNIMPLEMENTED,
+        f"{operation}: an embedded database has no users or roles (whoever opens the "
+        "directory owns it). Serve it with `redkite serve --auth --data <dir>` and connect "
+        "with MilvusClient('http://host:19530', token='root:Milvus') to manage users and "
+        "roles.")
 
 
 class EmbeddedTransport(Transport):
@@ -44,6 +71,10 @@ class EmbeddedTransport(Transport):
         self._database()
 
     def call(self, operation: str, **arguments: Any) -> Any:
+        if operation == "get_server_version":
+            return server_version(**arguments)
+        if operation in RBAC_OPERATIONS:
+            raise no_users(operation)
         return getattr(self._database(), operation)(**arguments)
 
     async def acall(self, operation: str, **arguments: Any) -> Any:

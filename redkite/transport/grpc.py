@@ -9,6 +9,11 @@ embedded engine raises for that Milvus code.
 
 Writes and reads by id use the schema cache (:mod:`.schema_cache`); a schema-mismatch
 answer refreshes the entry and retries the operation once.
+
+The operations live in :mod:`.grpc_ops` (collections, rows, search),
+:mod:`.grpc_ops_manage` (aliases, partitions, maintenance, analyzers, hybrid search,
+version) and :mod:`.grpc_ops_rbac` (users, roles, privileges). With ``tls``
+(:mod:`.grpc_tls`) the channels are TLS; ``timeout`` bounds every RPC (seconds).
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from ..errors import ErrorCode, MilvusException, SchemaMismatchRetryableExceptio
 from ..protocol import SERVICE_NAME, milvus_pb2
 from ..protocol.status import exception_from_status
 from . import grpc_codec as codec
+from . import grpc_ops, grpc_ops_manage, grpc_ops_rbac
 from .base import Transport, closed_error
-from .grpc_ops import OPERATIONS
+from .grpc_tls import TlsOptions
 from .schema_cache import CachedSchema, SchemaCache
 
 MAX_MESSAGE_BYTES = 512 << 20
@@ -42,15 +48,20 @@ _CODE_CLASSES = {
     ErrorCode.PARAMETER_INVALID: errors.ParamError,
 }
 Steps = Generator[tuple[str, Any], Any, Any]
+_OP_MODULES = (grpc_ops, grpc_ops_manage, grpc_ops_rbac)
+OPERATIONS = {name: body for module in _OP_MODULES for name, body in module.OPERATIONS.items()}
+REPLIES = {rpc: reply for module in _OP_MODULES for rpc, reply in module.REPLIES.items()}
 
 
-def raise_for_status(status: Any, operation: str) -> None:
-    """Raise the redkite exception a failed ``common.Status`` stands for."""
+def raise_for_status(status: Any, rpc: str) -> None:
+    """Raise the redkite exception a failed ``common.Status`` of ``rpc`` stands for (an
+    unknown collection met by DescribeCollection, which every operation needing the
+    schema sends first, is a DescribeCollectionException, as in pymilvus)."""
     exc = exception_from_status(status)
     if exc is None:
         return
     cls = _CODE_CLASSES.get(exc.code, MilvusException)
-    if operation == "describe_collection" and cls is errors.CollectionNotExistException:
+    if rpc == "DescribeCollection" and cls is errors.CollectionNotExistException:
         cls = errors.DescribeCollectionException
     options = {"retriable": exc.retriable}
     if not issubclass(cls, errors.ParamError):
@@ -62,10 +73,12 @@ class GrpcTransport(Transport):
     """A client of a MilvusService at ``address`` (``host:port``)."""
 
     def __init__(self, uri: str, address: str, *, token: str = "", user: str = "",
-                 password: str = "", secure: bool = False) -> None:
+                 password: str = "", tls: TlsOptions | None = None,
+                 timeout: float | None = None) -> None:
         self.uri = uri
         self.address = address
-        self.secure = secure
+        self.tls = tls
+        self.timeout = timeout
         self.schemas = SchemaCache(self.endpoint)
         self.metadata = _auth_metadata(token, user, password)
         self._channel: grpc.Channel | None = None
@@ -75,21 +88,31 @@ class GrpcTransport(Transport):
 
     @property
     def endpoint(self) -> str:
-        return f"{'https' if self.secure else 'http'}://{self.address}"
+        return f"{'https' if self.tls else 'http'}://{self.address}"
+
+    def set_credentials(self, token: str = "", user: str = "", password: str = "") -> None:
+        """Authenticate later calls with these credentials."""
+        self.metadata = _auth_metadata(token, user, password)
 
     # ---- channels --------------------------------------------------------------------------
     def _options(self) -> list:
         return [("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES)]
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                *(self.tls.channel_options() if self.tls else [])]
+
+    def _make_channel(self, module: Any) -> Any:
+        """A channel of ``module`` (``grpc`` or ``grpc.aio``), TLS when configured."""
+        if self.tls is None:
+            return module.insecure_channel(self.address, options=self._options())
+        return module.secure_channel(self.address, self.tls.credentials(),
+                                     options=self._options())
 
     def _sync_channel(self) -> grpc.Channel:
         with self._lock:
             if self._closed:
                 raise closed_error()
             if self._channel is None:
-                make = grpc.secure_channel if self.secure else grpc.insecure_channel
-                args = (grpc.ssl_channel_credentials(),) if self.secure else ()
-                self._channel = make(self.address, *args, options=self._options())
+                self._channel = self._make_channel(grpc)
             return self._channel
 
     def _aio_channel(self) -> grpc.aio.Channel:
@@ -99,9 +122,7 @@ class GrpcTransport(Transport):
                 raise closed_error()
             held = self._aio.get(id(loop))
             if held is None or held[0] is not loop:
-                make = grpc.aio.secure_channel if self.secure else grpc.aio.insecure_channel
-                args = (grpc.ssl_channel_credentials(),) if self.secure else ()
-                held = (loop, make(self.address, *args, options=self._options()))
+                held = (loop, self._make_channel(grpc.aio))
                 self._aio[id(loop)] = held
             return held[1]
 
@@ -116,7 +137,12 @@ class GrpcTransport(Transport):
 
     # ---- calls -----------------------------------------------------------------------------
     def open(self) -> None:
-        grpc.channel_ready_future(self._sync_channel()).result(timeout=10)
+        try:
+            grpc.channel_ready_future(self._sync_channel()).result(timeout=self.timeout or 10)
+        except grpc.FutureTimeoutError:
+            raise MilvusException(ErrorCode.SERVICE_UNAVAILABLE,
+                                  f"Fail connecting to server on {self.address}, illegal "
+                                  "connection params or server unavailable") from None
 
     def call(self, operation: str, **arguments: Any) -> Any:
         channel = self._sync_channel()
@@ -127,10 +153,11 @@ class GrpcTransport(Transport):
             while True:
                 method = self._method(channel, rpc, _reply_class(rpc))
                 try:
-                    reply, error = method(request, metadata=metadata), None
+                    reply, error = method(request, metadata=metadata,
+                                          timeout=self.timeout), None
                 except grpc.RpcError as exc:
                     reply, error = None, exc
-                rpc, request = _resume(steps, rpc, operation, reply, error)
+                rpc, request = _resume(steps, rpc, reply, error)
         except StopIteration as done:
             return done.value
 
@@ -143,10 +170,11 @@ class GrpcTransport(Transport):
             while True:
                 method = self._method(channel, rpc, _reply_class(rpc))
                 try:
-                    reply, error = await method(request, metadata=metadata), None
+                    reply, error = await method(request, metadata=metadata,
+                                                timeout=self.timeout), None
                 except grpc.RpcError as exc:  # grpc.aio.AioRpcError included
                     reply, error = None, exc
-                rpc, request = _resume(steps, rpc, operation, reply, error)
+                rpc, request = _resume(steps, rpc, reply, error)
         except StopIteration as done:
             return done.value
 
@@ -169,6 +197,10 @@ class GrpcTransport(Transport):
     # ---- operations ------------------------------------------------------------------------
     def _steps(self, operation: str, arguments: dict) -> Steps:
         body = OPERATIONS.get(operation)
+        if operation in grpc_ops_manage.EMBEDDED_ONLY:
+            raise MilvusException(ErrorCode.SERVICE_UNIMPLEMENTED,
+                                  f"{operation} is not available over the Milvus gRPC "
+                                  f"protocol: {grpc_ops_manage.EMBEDDED_ONLY[operation]}")
         if body is None:
             raise MilvusException(ErrorCode.SERVICE_UNIMPLEMENTED,
                                   f"{operation} is not available over the Milvus gRPC "
@@ -205,27 +237,26 @@ class GrpcTransport(Transport):
 
 
 def _reply_class(rpc: str) -> Any:
-    from .grpc_ops import REPLIES
     return REPLIES[rpc]
 
 
-def _resume(steps: Any, rpc: str, operation: str, reply: Any, error: Any) -> Any:
+def _resume(steps: Any, rpc: str, reply: Any, error: Any) -> Any:
     """Give an operation's steps the outcome of its last RPC (the reply, checked, or the
     error, translated); return the next (rpc, request) or raise StopIteration with the
     result. Shared by the sync and the async drive loops, which differ only in awaiting."""
     if error is not None:
         return steps.throw(_rpc_error(error, rpc))
     try:
-        checked = _checked(reply, operation)
+        checked = _checked(reply, rpc)
     except MilvusException as exc:
         return steps.throw(exc)
     return steps.send(checked)
 
 
-def _checked(reply: Any, operation: str) -> Any:
+def _checked(reply: Any, rpc: str) -> Any:
     """``reply``, or the exception its status reports."""
     status = reply if not hasattr(reply, "status") else reply.status
-    raise_for_status(status, operation)
+    raise_for_status(status, rpc)
     return reply
 
 

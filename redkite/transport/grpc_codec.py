@@ -21,8 +21,10 @@ from ..protocol.columns import _expand_nulls, field_data_from_arrow, field_data_
 from ..protocol.schema_codec import field_from_proto, function_from_proto
 from ..protocol.values import kv_dict, kv_pairs, template_value_proto
 from ..schema import DYNAMIC_FIELD, CollectionSchema
+from ..search_options import round_distances
 from ..types import DataType
 from ..vectors import layout_of, present_vectors
+from ..vectors.sparse import is_scipy_sparse, sparse_csr
 
 COUNT_STAR = "count(*)"
 _PLACEHOLDER_TYPES = {
@@ -65,16 +67,19 @@ def describe_dict(reply: Any) -> dict:
 
 def schema_of_reply(reply: Any) -> CollectionSchema:
     """The :class:`CollectionSchema` of a DescribeCollectionResponse (Milvus's ``$meta``
-    field left out: ``enable_dynamic_field`` stands for it)."""
+    field left out: ``enable_dynamic_field`` stands for it; function outputs marked, as
+    the server computes them)."""
+    functions = [function_from_proto(f) for f in reply.schema.functions]
+    outputs = {name for function in functions for name in function.output_field_names}
     fields = []
     for proto in reply.schema.fields:
         if proto.is_dynamic:
             continue
         field = field_from_proto(proto)
         field.field_id = proto.fieldID
+        field.is_function_output = proto.is_function_output or field.name in outputs
         fields.append(field)
-    return CollectionSchema(fields, reply.schema.description,
-                            [function_from_proto(f) for f in reply.schema.functions],
+    return CollectionSchema(fields, reply.schema.description, functions,
                             auto_id=any(f.auto_id for f in fields),
                             enable_dynamic_field=reply.schema.enable_dynamic_field)
 
@@ -85,8 +90,11 @@ def rows_fields_data(schema: CollectionSchema, rows: list[dict]) -> tuple[list, 
     valid values of nullable columns plus ``valid_data``; auto_id keys and function
     outputs are left to the server."""
     outputs = [f for f in schema.fields if f.is_function_output]
-    batch = rows_to_batch(schema, rows, allow_pk=False, function_outputs=lambda _: {
-        f.name: pa.nulls(len(rows), arrow_type(f)) for f in outputs})
+    auto_pk = schema.primary_field.auto_id if schema.primary_field is not None else False
+    batch = rows_to_batch(schema, rows, allow_pk=False,
+                          pk_values=np.zeros(len(rows), np.int64) if auto_pk else None,
+                          function_outputs=lambda _: {
+                              f.name: pa.nulls(len(rows), arrow_type(f)) for f in outputs})
     skipped = {f.name for f in outputs} | {f.name for f in schema.fields
                                            if f.is_primary and f.auto_id}
     columns = []
@@ -148,11 +156,13 @@ def query_rows(reply: Any, schema: CollectionSchema) -> list[dict]:
     return result_rows(reply.fields_data, list(reply.output_fields), schema, wrap_bytes=True)
 
 
-def search_hits(reply: Any, schema: CollectionSchema) -> dict:
-    """A SearchResults reply as the engine's ``search`` answer."""
+def search_hits(reply: Any, schema: CollectionSchema, round_decimal: int = -1) -> dict:
+    """A SearchResults reply as the engine's ``search`` answer. Scores travel as float32:
+    with ``round_decimal`` they are rounded again here (as pymilvus does), so 0.12 reads
+    0.12 rather than its nearest float32."""
     data = reply.results
     ids = ids_values(data.ids)
-    scores = np.array(data.scores, dtype=np.float32).tolist()
+    scores = round_distances(np.array(data.scores, dtype=np.float32), round_decimal).tolist()
     rows = result_rows(data.fields_data, list(data.output_fields), schema, wrap_bytes=False)
     if not rows:
         rows = [{} for _ in ids]
@@ -162,17 +172,17 @@ def search_hits(reply: Any, schema: CollectionSchema) -> dict:
     return {"pk_name": data.primary_field_name or schema.primary_field.name, "hits": hits}
 
 
-def placeholder_group(data: Any, field_type: DataType) -> tuple[bytes, int]:
-    """Query vectors as a serialized PlaceholderGroup and their count."""
-    if type(data).__module__.startswith("scipy.sparse"):
-        csr = data.tocsr()
-        data = [dict(zip(csr.indices[a:b].tolist(), csr.data[a:b].tolist()))
-                for a, b in zip(csr.indptr[:-1], csr.indptr[1:])]
-    data = list(data)
-    if field_type == DataType.SPARSE_FLOAT_VECTOR and all(isinstance(q, str) for q in data):
+def placeholder_group(data: Any, field: Any) -> tuple[bytes, int]:
+    """Query vectors for ``field`` (a FieldSchema, or None when unknown) as a serialized
+    PlaceholderGroup and their count."""
+    field_type = field.dtype if field is not None else None
+    is_sparse = field_type == DataType.SPARSE_FLOAT_VECTOR
+    if not (is_sparse and is_scipy_sparse(data)):
+        data = list(data)
+    if is_sparse and isinstance(data, list) and all(isinstance(q, str) for q in data):
         kind, values = common_pb2.VarChar, [q.encode("utf-8") for q in data]
-    elif field_type == DataType.SPARSE_FLOAT_VECTOR:
-        kind, values = common_pb2.SparseFloatVector, [_sparse_bytes(q) for q in data]
+    elif is_sparse:
+        kind, values = common_pb2.SparseFloatVector, _sparse_queries(data, field.name)
     elif field_type in _PLACEHOLDER_TYPES:
         kind = _PLACEHOLDER_TYPES[field_type]
         values = [_vector_bytes(q, field_type) for q in data]
@@ -183,14 +193,15 @@ def placeholder_group(data: Any, field_type: DataType) -> tuple[bytes, int]:
     return common_pb2.PlaceholderGroup(placeholders=[holder]).SerializeToString(), len(values)
 
 
-def _sparse_bytes(query: Any) -> bytes:
-    if not isinstance(query, dict):
-        raise ParamError(f"a sparse query vector must be a dict {{index: value}}, got "
-                         f"{type(query).__name__}")
-    entries = np.empty(len(query), dtype=[("index", "<u4"), ("value", "<f4")])
-    entries["index"] = list(query.keys())
-    entries["value"] = list(query.values())
-    return entries.tobytes()
+def _sparse_queries(data: Any, field_name: str) -> list[bytes]:
+    """Sparse queries in any form the engine takes (dicts, pairs, scipy rows or matrix),
+    checked as the engine checks them, as Milvus's (uint32 index, float32 value) bytes."""
+    indptr, indices, weights = sparse_csr(data, field_name, "query")
+    entries = np.empty(len(indices), dtype=[("index", "<u4"), ("value", "<f4")])
+    entries["index"] = indices
+    entries["value"] = weights
+    raw, size = entries.tobytes(), entries.itemsize
+    return [raw[a * size:b * size] for a, b in zip(indptr[:-1].tolist(), indptr[1:].tolist())]
 
 
 def _vector_bytes(query: Any, field_type: DataType) -> bytes:
@@ -238,6 +249,20 @@ def index_info(description: Any) -> dict:
     return info
 
 
+# ---- analyzers (grpcops) ------------------------------------------------------------------
+_TOKEN_DETAIL = ("start_offset", "end_offset", "position", "position_length")
+
+
+def analyzer_tokens(result: Any, with_hash: bool, with_detail: bool) -> list:
+    """An AnalyzerResult as the engine's tokens: strings, or dicts holding the details
+    and hash asked for (pymilvus's AnalyzeToken keys)."""
+    if not with_hash and not with_detail:
+        return [token.token for token in result.tokens]
+    keys = ("token", *(_TOKEN_DETAIL if with_detail else ()), *(("hash",) if with_hash else ()))
+    return [{key: getattr(token, key) for key in keys} for token in result.tokens]
+
+
 __all__ = ["describe_dict", "schema_of_reply", "rows_fields_data", "pk_filter",
            "query_rows", "search_hits", "placeholder_group", "search_params", "milvus_pb2",
-           "schema_pb2", "template_map", "index_extra_params", "index_info"]
+           "schema_pb2", "template_map", "index_extra_params", "index_info",
+           "analyzer_tokens"]

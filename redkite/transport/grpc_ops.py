@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..errors import IndexNotExistException, PartitionNotExistException
 from ..protocol import common_pb2, milvus_pb2
 from ..protocol.schema_codec import schema_to_proto
 from ..protocol.values import kv_dict, kv_pairs
@@ -112,14 +113,23 @@ def create_index(t, db_name, name, spec):
 
 
 def describe_index(t, db_name, name, index_name):
-    reply = yield "DescribeIndex", M.DescribeIndexRequest(
-        db_name=_db(db_name), collection_name=name, index_name=index_name)
+    """The index's description; None when there is no such index (as pymilvus)."""
+    try:
+        reply = yield "DescribeIndex", M.DescribeIndexRequest(
+            db_name=_db(db_name), collection_name=name, index_name=index_name)
+    except IndexNotExistException:
+        return None
     return codec.index_info(reply.index_descriptions[0])
 
 
 def list_indexes(t, db_name, name, field_name=""):
-    reply = yield "DescribeIndex", M.DescribeIndexRequest(
-        db_name=_db(db_name), collection_name=name, field_name=field_name)
+    """The collection's index names (of ``field_name``'s indexes when given); a collection
+    without one answers DescribeIndex with index-not-found: an empty list."""
+    try:
+        reply = yield "DescribeIndex", M.DescribeIndexRequest(
+            db_name=_db(db_name), collection_name=name, field_name=field_name)
+    except IndexNotExistException:
+        return []
     return [d.index_name for d in reply.index_descriptions]
 
 
@@ -168,6 +178,15 @@ def list_databases(t):
 # ---- data ----------------------------------------------------------------------------------
 def _write(t, operation, db_name, collection_name, rows, partition_name=""):
     request_class = M.InsertRequest if operation == "insert" else M.UpsertRequest
+    if not rows:  # nothing to send; the collection and partition must exist all the same
+        yield from t.schema_steps(db_name, collection_name)
+        if partition_name:
+            found = yield from has_partition(t, db_name, collection_name, partition_name)
+            if not found:
+                raise PartitionNotExistException(
+                    f"partition not found[partition={partition_name}] in collection "
+                    f"{collection_name!r}")
+        return {f"{operation}_count": 0, "ids": []}
 
     def body(entry):
         fields_data, num_rows = codec.rows_fields_data(entry.schema, rows)
@@ -227,8 +246,8 @@ def query(t, db_name, collection_name, filter="", output_fields=None, limit=None
 
 def search(t, db_name, collection_name, data, **arguments):
     entry = yield from t.schema_steps(db_name, collection_name)
-    field_type = _anns_type(entry.schema, arguments.get("anns_field"))
-    group, nq = codec.placeholder_group(data, field_type)
+    group, nq = codec.placeholder_group(data, anns_field_of(entry.schema,
+                                                             arguments.get("anns_field")))
     reply = yield "Search", M.SearchRequest(
         db_name=_db(db_name), collection_name=collection_name, placeholder_group=group,
         nq=nq, dsl=arguments.get("filter") or "", dsl_type=common_pb2.BoolExprV1,
@@ -236,13 +255,15 @@ def search(t, db_name, collection_name, data, **arguments):
         partition_names=arguments.get("partition_names") or [],
         search_params=codec.search_params(arguments),
         expr_template_values=codec.template_map(arguments.get("filter_params")))
-    return codec.search_hits(reply, entry.schema)
+    return {**codec.search_hits(reply, entry.schema, arguments.get("round_decimal", -1)),
+            "metric_type": arguments.get("metric_type")}
 
 
-def _anns_type(schema, anns_field):
+def anns_field_of(schema, anns_field):
+    """The searched field (the first vector field by default; None when unknown: the
+    server then names the problem)."""
     vectors = [f for f in schema.fields if f.is_vector]
-    field = schema.field(anns_field) if anns_field else (vectors[0] if vectors else None)
-    return field.dtype if field is not None else None
+    return schema.field(anns_field) if anns_field else (vectors[0] if vectors else None)
 
 
 OPERATIONS = {f.__name__: f for f in (

@@ -4,12 +4,14 @@
   every ``.db`` path starts its own Lite gRPC server (in-process threads in Lite
   3.2.2, ~0.1 s plus 0.5 s per indexed create_collection), so tests share it and
   use unique collection names.
-* Every module runs on two redkite *faces* (the ``pair`` fixture is parametrized):
+* Every module runs on three redkite *faces* (the ``pair`` fixture is parametrized):
   ``embedded`` is ``redkite.MilvusClient("<tmp>/rk.db")`` (one database per module);
   ``serve`` is the official ``pymilvus.MilvusClient("http://127.0.0.1:<port>")`` talking
   to one ``redkite serve`` per session (started in-process on a free port), one Milvus
-  database per module. Tests that exercise the redkite SDK itself rather than the
-  server's answers skip the ``serve`` face (``pair.sdk_only()``).
+  database per module; ``grpc`` is redkite's own ``MilvusClient("http://...")`` (its gRPC
+  transport) to the same server, in databases of its own. Tests that exercise the redkite
+  SDK itself rather than the server's answers skip the ``serve`` face
+  (``pair.sdk_only()``); every scenario runs on the ``grpc`` face.
 * If ``import redkite`` fails, the Lite half of every comparison still runs
   (so scenarios and Lite quirk records stay checked) and the redkite half is
   skipped with the import error as the reason.
@@ -21,7 +23,8 @@ Environment:
 * ``REDKITE_CONFORMANCE_SELFTEST=1`` runs the "redkite" side on a second Lite
   database: every comparison must pass Lite-vs-Lite, which validates the harness
   (tests asserting Milvus-correct behaviour where Lite is wrong are skipped);
-* ``REDKITE_CONFORMANCE_FACES=embedded`` (or ``serve``) runs one face only.
+* ``REDKITE_CONFORMANCE_FACES=embedded`` (or ``serve``, ``grpc``, or a comma-separated
+  list) runs those faces only.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ except Exception as exc:  # noqa: BLE001 - any import failure means "not ready"
 
 SELFTEST = os.environ.get("REDKITE_CONFORMANCE_SELFTEST", "") not in ("", "0")
 FACES = ["embedded"] if SELFTEST else [
-    face for face in os.environ.get("REDKITE_CONFORMANCE_FACES", "embedded,serve").split(",")
+    face for face in os.environ.get("REDKITE_CONFORMANCE_FACES", "embedded,serve,grpc").split(",")
     if face]
 SERVER_TIMEOUT = 60  # seconds: the bound on any single call to the serve face
 H.RELAX_MESSAGES = SELFTEST
@@ -123,8 +126,11 @@ def redkite_server(tmp_path_factory: pytest.TempPathFactory):
     running.stop(grace=1.0)
 
 
+REMOTE_FACES = ("serve", "grpc")
+
+
 class Pair:
-    """The two clients of one test module plus the comparison driver."""
+    """The Lite and redkite clients of one test module plus the comparison driver."""
 
     def __init__(self, lite: Any, rk_dir: Path, module: str, face: str = "embedded",
                  server: Any = None) -> None:
@@ -141,13 +147,16 @@ class Pair:
         if self.face == "serve":
             pytest.skip(reason)
 
-    def _serve_client(self) -> Any:
-        """pymilvus on the session's redkite serve, in a database of this module's own."""
-        from pymilvus import MilvusClient
-
+    def _remote_client(self) -> Any:
+        """pymilvus (``serve``) or redkite's gRPC client (``grpc``) on the session's
+        redkite serve, in a database of this module and face's own."""
+        if self.face == "serve":
+            from pymilvus import MilvusClient
+        else:
+            MilvusClient = _redkite.MilvusClient  # noqa: N806
         uri = f"http://{self._server.address}"
         admin = MilvusClient(uri, timeout=SERVER_TIMEOUT)
-        db_name = f"m_{self.module}"[:60]
+        db_name = f"{self.face[0]}_{self.module}"[:60]
         if db_name not in admin.list_databases():
             admin.create_database(db_name)
         admin.close()
@@ -179,8 +188,8 @@ class Pair:
             pytest.skip(RK_IMPORT_ERROR)
         if self._rk is None:
             try:
-                if self.face == "serve":
-                    self._rk = self._serve_client()
+                if self.face in REMOTE_FACES:
+                    self._rk = self._remote_client()
                 else:
                     self._rk = _redkite.MilvusClient(str(self._rk_dir / "rk.db"))
             except Exception as exc:  # noqa: BLE001
@@ -249,7 +258,7 @@ class Pair:
 @pytest.fixture(scope="module", params=FACES)
 def pair(lite_client, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
     face = request.param
-    server = request.getfixturevalue("redkite_server") if face == "serve" else None
+    server = request.getfixturevalue("redkite_server") if face in REMOTE_FACES else None
     p = Pair(lite_client, tmp_path_factory.mktemp("rk"), request.module.__name__.split(".")[-1],
              face, server)
     yield p

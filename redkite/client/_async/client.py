@@ -22,14 +22,18 @@ from .iterators import AsyncQueryIterator, AsyncSearchIterator
 
 
 class AsyncMilvusClient:
-    """A Milvus client; ``AsyncMilvusClient("./app.db")`` opens an embedded database."""
+    """A Milvus client; ``AsyncMilvusClient("./app.db")`` opens an embedded database,
+    ``AsyncMilvusClient("http://host:19530")`` talks to a server (TLS with ``https://`` or
+    ``secure=True`` and pymilvus's ``server_pem_path`` / ``ca_pem_path`` /
+    ``client_pem_path`` / ``client_key_path`` / ``server_name``; ``timeout`` bounds each
+    call to a server)."""
 
     def __init__(self, uri: str = "http://localhost:19530", user: str = "",
                  password: str = "", db_name: str = "", token: str = "",
                  timeout: float | None = None, **kwargs: Any) -> None:
-        base.reject_unknown("AsyncMilvusClient", kwargs)
-        self._transport = transport_for_uri(uri, token=token, user=user,
-                                            password=password)
+        tls = base.reject_unknown("AsyncMilvusClient", kwargs, base.TLS_KWARGS)
+        self._transport = transport_for_uri(uri, token=token, user=user, password=password,
+                                            timeout=timeout, tls=tls)
         self._db_name = db_name or ""
         if True:  # ASYNC
             # Nothing is opened here, so no event loop is needed and none is blocked: the
@@ -37,13 +41,13 @@ class AsyncMilvusClient:
             # unknown db_name fails that call.
             pass
         else:
-            self._transport.open()
-            if self._db_name:
-                try:
+            try:
+                self._transport.open()
+                if self._db_name:
                     self._call("describe_database", db_name=self._db_name)
-                except BaseException:
-                    self._transport.close()  # an unknown db_name leaves nothing open
-                    raise
+            except BaseException:
+                self._transport.close()  # no server or an unknown db_name: nothing left open
+                raise
 
     async def _call(self, operation: str, **arguments: Any) -> Any:
         return await self._transport.acall(operation, **arguments)
@@ -66,7 +70,7 @@ class AsyncMilvusClient:
     async def get_server_version(self, timeout: float | None = None, detail: bool = False,
                                  **kwargs: Any) -> str | dict:
         base.reject_unknown("get_server_version", kwargs)
-        return base.server_version(detail)
+        return await self._call("get_server_version", detail=bool(detail))
 
     def get_server_type(self) -> str:
         return "milvus"
@@ -426,3 +430,110 @@ class AsyncMilvusClient:
         base.reject_unknown("use_database", kwargs, ("timeout",))
         await self._call("describe_database", db_name=base.check_name(db_name, "db_name"))
         self._db_name = db_name
+
+    # ---- users and roles (a server with authentication; not the embedded database) ------
+    async def create_user(self, user_name: str, password: str, timeout: float | None = None,
+                          description: str | None = None, **kwargs: Any) -> None:
+        base.reject_unknown("create_user", kwargs)
+        await self._db_call("create_user", user_name=base.check_name(user_name, "user_name"),
+                            password=base.check_password(password, "password"),
+                            description=description)
+
+    async def drop_user(self, user_name: str, timeout: float | None = None,
+                        **kwargs: Any) -> None:
+        base.reject_unknown("drop_user", kwargs)
+        await self._db_call("drop_user", user_name=base.check_name(user_name, "user_name"))
+
+    async def update_password(self, user_name: str, old_password: str, new_password: str,
+                              reset_connection: bool | None = False,
+                              timeout: float | None = None, description: str | None = None,
+                              **kwargs: Any) -> None:
+        """Change ``user_name``'s password; ``reset_connection=True`` makes this client
+        authenticate as ``user_name`` with the new password from now on."""
+        base.reject_unknown("update_password", kwargs)
+        await self._db_call("update_password",
+                            user_name=base.check_name(user_name, "user_name"),
+                            old_password=base.check_password(old_password, "old_password"),
+                            new_password=base.check_password(new_password, "new_password"),
+                            description=description, reset_connection=bool(reset_connection))
+
+    async def list_users(self, timeout: float | None = None, **kwargs: Any) -> list[str]:
+        base.reject_unknown("list_users", kwargs)
+        return await self._db_call("list_users")
+
+    async def describe_user(self, user_name: str, timeout: float | None = None,
+                            **kwargs: Any) -> dict:
+        """``{"user_name", "roles" (a tuple), "description"}``; ``{}`` for no such user."""
+        base.reject_unknown("describe_user", kwargs)
+        return await self._db_call("describe_user",
+                                   user_name=base.check_name(user_name, "user_name"))
+
+    async def create_role(self, role_name: str, timeout: float | None = None,
+                          description: str = "", **kwargs: Any) -> None:
+        base.reject_unknown("create_role", kwargs)
+        await self._db_call("create_role", role_name=base.check_name(role_name, "role_name"),
+                            description=description or "")
+
+    async def drop_role(self, role_name: str, force_drop: bool = False,
+                        timeout: float | None = None, **kwargs: Any) -> None:
+        base.reject_unknown("drop_role", kwargs)
+        await self._db_call("drop_role", role_name=base.check_name(role_name, "role_name"),
+                            force_drop=bool(force_drop))
+
+    async def list_roles(self, timeout: float | None = None, **kwargs: Any) -> list[str]:
+        base.reject_unknown("list_roles", kwargs)
+        return await self._db_call("list_roles")
+
+    async def describe_role(self, role_name: str, timeout: float | None = None,
+                            **kwargs: Any) -> dict:
+        """``{"role", "description", "privileges"}``: the role's grants (in ``db_name``
+        when given), each a dict with object_type, object_name, db_name, role_name,
+        privilege and grantor_name."""
+        options = base.reject_unknown("describe_role", kwargs, ("db_name",))
+        return await self._db_call("describe_role",
+                                   role_name=base.check_name(role_name, "role_name"),
+                                   grant_db=options.get("db_name") or "")
+
+    async def grant_role(self, user_name: str, role_name: str, timeout: float | None = None,
+                         **kwargs: Any) -> None:
+        base.reject_unknown("grant_role", kwargs)
+        await self._db_call("grant_role", user_name=base.check_name(user_name, "user_name"),
+                            role_name=base.check_name(role_name, "role_name"))
+
+    async def revoke_role(self, user_name: str, role_name: str, timeout: float | None = None,
+                          **kwargs: Any) -> None:
+        base.reject_unknown("revoke_role", kwargs)
+        await self._db_call("revoke_role", user_name=base.check_name(user_name, "user_name"),
+                            role_name=base.check_name(role_name, "role_name"))
+
+    async def grant_privilege(self, role_name: str, object_type: str, privilege: str,
+                              object_name: str, db_name: str | None = "",
+                              timeout: float | None = None, **kwargs: Any) -> None:
+        """Grant ``privilege`` on ``object_type`` ``object_name`` ('*': every one) in
+        ``db_name`` (default: the client's database) to ``role_name``."""
+        base.reject_unknown("grant_privilege", kwargs)
+        await self._db_call("grant_privilege", **base.privilege_arguments(
+            role_name, object_type, privilege, object_name, db_name))
+
+    async def revoke_privilege(self, role_name: str, object_type: str, privilege: str,
+                               object_name: str, db_name: str | None = "",
+                               timeout: float | None = None, **kwargs: Any) -> None:
+        base.reject_unknown("revoke_privilege", kwargs)
+        await self._db_call("revoke_privilege", **base.privilege_arguments(
+            role_name, object_type, privilege, object_name, db_name))
+
+    async def grant_privilege_v2(self, role_name: str, privilege: str, collection_name: str,
+                                 db_name: str | None = None, timeout: float | None = None,
+                                 **kwargs: Any) -> None:
+        """Grant ``privilege`` (or a privilege group) on ``collection_name`` ('*': every
+        collection, and the form for global and database privileges) to ``role_name``."""
+        base.reject_unknown("grant_privilege_v2", kwargs)
+        await self._db_call("grant_privilege_v2", **base.privilege_v2_arguments(
+            role_name, privilege, collection_name, db_name))
+
+    async def revoke_privilege_v2(self, role_name: str, privilege: str, collection_name: str,
+                                  db_name: str | None = None, timeout: float | None = None,
+                                  **kwargs: Any) -> None:
+        base.reject_unknown("revoke_privilege_v2", kwargs)
+        await self._db_call("revoke_privilege_v2", **base.privilege_v2_arguments(
+            role_name, privilege, collection_name, db_name))

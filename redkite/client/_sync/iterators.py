@@ -33,8 +33,12 @@ class PageIterator:
         iterator = cls(transport, db_name, pager)
         described = iterator._call("describe_collection", name=pager.collection_name)
         pager.start(described)
+        iterator._prepare()
         iterator._fill()
         return iterator
+
+    def _prepare(self) -> None:
+        """Whatever the pager needs to know before its first fetch (nothing by default)."""
 
     def next(self) -> Any:
         """The next page; empty once every row was returned."""
@@ -68,3 +72,16 @@ class QueryIterator(PageIterator):
 
 class SearchIterator(PageIterator):
     """One query vector's hits, closest first; each page a list of hits."""
+
+    def _prepare(self) -> None:
+        """Look up the metric of the searched field's index when search_params name none:
+        which way the pages advance depends on it (a server's search answer lacks it)."""
+        field = self._pager.field_needing_metric()
+        if field is None:
+            return
+        name = self._pager.collection_name
+        indexes = self._call("list_indexes", name=name, field_name=field)
+        if indexes:
+            info = self._call("describe_index", name=name, index_name=indexes[0])
+            if info:
+                self._pager.use_metric(info["metric_type"])
