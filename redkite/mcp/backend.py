@@ -61,3 +61,9 @@ class Backend:
 def backend_of(ctx: Any) -> Backend:
     """The Backend of the server running a tool (its lifespan context)."""
     return ctx.request_context.lifespan_context
+
+
+async def load_state(db: DbClient, collection: str) -> str:
+    """The collection's load state by name: Loaded, NotLoad, Loading."""
+    state = (await db.get_load_state(collection)).get("state")
+    return getattr(state, "name", str(state))

@@ -15,7 +15,7 @@ from mcp.server.mcpserver import AcceptedElicitation, Context, Elicit, Elicitati
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
-from .backend import backend_of
+from .backend import backend_of, load_state
 
 
 class Confirmation(BaseModel):
@@ -69,6 +69,9 @@ async def confirm_drop_index(collection: str, index_name: str, database: str | N
     if not index:
         raise ToolError(f"Collection {collection!r} has no index {index_name!r}. Call "
                         "list_indexes to see its indexes.")
+    if await load_state(db, collection) != "NotLoad":
+        raise ToolError(f"Collection {collection!r} is loaded: call release_collection "
+                        "first, then drop_index.")
     return ask(ctx, f"Drop index {index_name!r} ({index.get('index_type')}) on field "
                     f"{index.get('field_name')!r} of {collection!r}? Searches on that field "
                     "stop working until it is rebuilt.", confirm)

@@ -7,6 +7,8 @@ message and a hint naming the tool to call next.
 
 from __future__ import annotations
 
+import re
+
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..errors import DatabaseLockedError, ErrorCode, FilterSyntaxError, MilvusException
@@ -26,12 +28,18 @@ _HINTS = {
 _LOCKED = ("The database is open in another process: stop that process, or serve the "
            "database with `redkite serve` and start `redkite mcp --uri http://host:port`.")
 _NOT_LOADED = 101
+_SCHEMA_WORDS = re.compile(r"field|dim|type|schema", re.IGNORECASE)
 
 
 def tool_error(exc: BaseException, action: str) -> ToolError:
     """A ToolError for ``exc`` raised while doing ``action`` (e.g. "search 'docs'")."""
     if isinstance(exc, MilvusException):
-        return ToolError(f"{action} failed: {exc.message} {_hint(exc)}".rstrip())
+        message, hint = exc.message.rstrip(), _hint(exc)
+        if hint:
+            end = "\n" if "\n" in message else (" " if message.endswith((".", "?", "!"))
+                                                else ". ")
+            message = f"{message}{end}{hint}"
+        return ToolError(f"{action} failed: {message}")
     if isinstance(exc, (OSError, ConnectionError, TimeoutError)):
         return ToolError(f"{action} failed: cannot reach the database ({exc}). Check that "
                          "the --uri server is running, then retry.")
@@ -47,6 +55,6 @@ def _hint(exc: MilvusException) -> str:
         return _HINTS[exc.code]
     if exc.code == _NOT_LOADED:
         return "Call load_collection first (it needs an index on every vector field)."
-    if exc.code == ErrorCode.PARAMETER_INVALID:
+    if exc.code == ErrorCode.PARAMETER_INVALID and _SCHEMA_WORDS.search(exc.message):
         return "Call describe_collection to check field names, types and dimensions."
     return ""

@@ -53,6 +53,8 @@ class CollectionInfo:
         self.dynamic = bool(description.get("enable_dynamic_field"))
         self.function_outputs = {f["name"] for f in description["fields"]
                                  if f.get("is_function_output")}
+        self.function_outputs.update(name for fn in description.get("functions") or []
+                                     for name in fn["output_field_names"])
         self.text_targets = [
             TextTarget(fn["name"], function_type(fn["type"]).name,
                        fn["input_field_names"][0], fn["output_field_names"][0])

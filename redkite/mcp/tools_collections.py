@@ -10,11 +10,11 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..client import AsyncMilvusClient
-from ..errors import MilvusException
+from ..errors import ErrorCode, MilvusException
 from ..index_params import IndexParams
 from ..schema import CollectionSchema, Function
 from ..types import DataType, FunctionType
-from .backend import DbClient, backend_of
+from .backend import DbClient, backend_of, load_state
 from .confirm import Confirmation, confirm_drop_collection, require_confirmed
 from .errors import tool_error
 from .params import Collection, Confirm, Database
@@ -62,7 +62,8 @@ class CollectionStats(BaseModel):
     database: str
     row_count: int
     load_state: str
-    partitions: dict[str, int] = Field(description="Row count per partition.")
+    partitions: dict[str, int | None] = Field(
+        description="Row count per partition (null where the server cannot report it).")
     indexes: list[dict[str, Any]] = Field(description="Index build progress per index.")
 
 
@@ -158,11 +159,6 @@ async def index_details(db: DbClient, collection: str) -> list[dict[str, Any]]:
     return details
 
 
-async def load_state(db: DbClient, collection: str) -> str:
-    state = (await db.get_load_state(collection)).get("state")
-    return getattr(state, "name", str(state))
-
-
 async def get_collection_stats(collection: Collection, ctx: Context,
                                database: Database = None) -> CollectionStats:
     """Row counts (total and per partition), load state and index build progress."""
@@ -170,8 +166,7 @@ async def get_collection_stats(collection: Collection, ctx: Context,
     stats = await db.get_collection_stats(collection)
     partitions = {}
     for partition in await db.list_partitions(collection):
-        counts = await db.get_partition_stats(collection, partition)
-        partitions[partition] = int(counts.get("row_count", 0))
+        partitions[partition] = await _partition_rows(db, collection, partition)
     progress = [{key: index.get(key) for key in ("index_name", "field_name", "state",
                                                   "total_rows", "indexed_rows",
                                                   "pending_index_rows")}
@@ -180,6 +175,17 @@ async def get_collection_stats(collection: Collection, ctx: Context,
                            row_count=int(stats.get("row_count", 0)),
                            load_state=await load_state(db, collection),
                            partitions=partitions, indexes=progress)
+
+
+async def _partition_rows(db: DbClient, collection: str, partition: str) -> int | None:
+    """A partition's row count; None from a server without get_partition_stats (the
+    Milvus gRPC transport of redkite has none)."""
+    try:
+        return int((await db.get_partition_stats(collection, partition))["row_count"])
+    except ToolError as exc:
+        if getattr(exc.__cause__, "code", None) == ErrorCode.SERVICE_UNIMPLEMENTED:
+            return None
+        raise
 
 
 async def create_collection(

@@ -9,13 +9,13 @@ from pydantic import BaseModel, Field
 
 from ..client import AsyncMilvusClient
 from ..errors import MilvusException
-from .backend import backend_of
+from .backend import backend_of, load_state
 from .confirm import Confirmation, confirm_drop_index, require_confirmed
 from .errors import tool_error
 from .params import Collection, Confirm, Database
 from .registry import ADD, DESTRUCTIVE, READ, ToolSpec
 from .shaping import Done
-from .tools_collections import Metric, index_details, load_state
+from .tools_collections import Metric, index_details
 
 
 class Indexes(BaseModel):

@@ -58,9 +58,22 @@ async def test_declined_confirmation_changes_nothing(db_path):
         message = await call_error(client, "drop_collection", collection="docs")
         assert "did not confirm" in message
         assert (await call(client, "count_rows", collection="docs"))["count"] == 3
-    async with connect(db_path, asker=Asker(confirm=False)) as client:  # unticked box
-        await call_error(client, "drop_index", collection="docs", index_name="embedding")
+    asker = Asker(confirm=False)  # the user leaves the box unticked
+    async with connect(db_path, asker=asker) as client:
+        loaded = await call_error(client, "drop_index", collection="docs",
+                                  index_name="embedding")
+        assert "release_collection first" in loaded and asker.questions == []
+        await call(client, "release_collection", collection="docs")
+        assert "did not confirm" in await call_error(client, "drop_index", collection="docs",
+                                                     index_name="embedding")
+        assert "'embedding' (AUTOINDEX) on field 'embedding'" in asker.questions[0]
         assert len((await call(client, "list_indexes", collection="docs"))["indexes"]) == 2
+        await call_error(client, "drop_index", collection="docs", index_name="embedding",
+                         confirm=True)  # ignored: this client can ask, the user says no
+        asker.confirm = True
+        await call(client, "drop_index", collection="docs", index_name="embedding")
+        indexes = (await call(client, "list_indexes", collection="docs"))["indexes"]
+        assert [index["field_name"] for index in indexes] == ["words"]
 
 
 async def test_without_elicitation_confirm_true_is_required(db_path):
