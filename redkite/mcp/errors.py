@@ -34,7 +34,7 @@ _SCHEMA_WORDS = re.compile(r"field|dim|type|schema", re.IGNORECASE)
 def tool_error(exc: BaseException, action: str) -> ToolError:
     """A ToolError for ``exc`` raised while doing ``action`` (e.g. "search 'docs'")."""
     if isinstance(exc, MilvusException):
-        message, hint = exc.message.rstrip(), _hint(exc)
+        message, hint = exc.message.rstrip(), _hint(exc, action.split(" ")[0])
         if hint:
             end = "\n" if "\n" in message else (" " if message.endswith((".", "?", "!"))
                                                 else ". ")
@@ -46,15 +46,17 @@ def tool_error(exc: BaseException, action: str) -> ToolError:
     raise exc
 
 
-def _hint(exc: MilvusException) -> str:
+def _hint(exc: MilvusException, method: str) -> str:
     if isinstance(exc, FilterSyntaxError):
         return FILTER_HELP
     if isinstance(exc, DatabaseLockedError):
         return _LOCKED
     if exc.code in _HINTS:
         return _HINTS[exc.code]
-    if exc.code == _NOT_LOADED:
+    if exc.code == _NOT_LOADED and "load_collection" not in exc.message:
         return "Call load_collection first (it needs an index on every vector field)."
+    if exc.code == ErrorCode.PARAMETER_INVALID and method == "create_collection":
+        return "Check the fields, functions and indexes arguments."
     if exc.code == ErrorCode.PARAMETER_INVALID and _SCHEMA_WORDS.search(exc.message):
         return "Call describe_collection to check field names, types and dimensions."
     return ""
