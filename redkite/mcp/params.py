@@ -13,7 +13,6 @@ Collection = Annotated[str, Field(description="Collection name (list_collections
                                               "them).", min_length=1)]
 Database = Annotated[str | None, Field(
     description="Database name; omitted: the server's database (see list_databases).")]
-Filter = Annotated[str, Field(description="Boolean filter expression. " + FILTER_HELP)]
 OptionalFilter = Annotated[str, Field(description="Optional boolean filter expression "
                                                   "restricting the rows. " + FILTER_HELP)]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT,
@@ -28,5 +27,5 @@ Confirm = Annotated[bool, Field(
     description="Only for clients that cannot ask the user (no elicitation): true once the "
                 "user has agreed to this destructive call. Clients that can ask ignore it "
                 "and ask the user.")]
-Ids = Annotated[list[int | str], Field(min_length=1, max_length=16384,
-                                       description="Primary keys.")]
+Ids = Annotated[list[int | str], Field(min_length=1, max_length=MAX_LIMIT,
+                                       description=f"Primary keys (at most {MAX_LIMIT}).")]

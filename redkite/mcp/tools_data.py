@@ -12,8 +12,8 @@ from pydantic import BaseModel, Field
 from ..types import DataType
 from .backend import DbClient, backend_of
 from .confirm import NOT_ASKED, Confirmation, ask, require_confirmed
-from .params import (Collection, Confirm, Database, Filter, Ids, IncludeVectors, Limit,
-                     Offset, OptionalFilter, OutputFields)
+from .params import (Collection, Confirm, Database, Ids, IncludeVectors, Limit, Offset,
+                     OptionalFilter, OutputFields)
 from .registry import ADD, DESTRUCTIVE, READ, ToolSpec
 from .schema_info import CollectionInfo
 from .shaping import DeleteResult, Rows, WriteResult, check_limit, shape_rows
@@ -135,8 +135,6 @@ async def get_rows(collection: Collection, ids: Ids, ctx: Context,
                    output_fields: OutputFields = None, include_vectors: IncludeVectors = False,
                    database: Database = None) -> Rows:
     """Fetch rows by primary key (missing keys are skipped), at most 100 per call."""
-    if len(ids) > 100:
-        raise ToolError("At most 100 ids per call: split the list.")
     db = backend_of(ctx).client(database)
     info = CollectionInfo(await db.describe_collection(collection))
     rows = await db.get(collection, ids, output_fields=info.output_fields(
@@ -168,8 +166,8 @@ async def count_rows(collection: Collection, ctx: Context, filter: OptionalFilte
                      database: Database = None) -> Count:
     """Count the rows matching a filter (all rows when empty)."""
     db = backend_of(ctx).client(database)
-    rows = await db.query(collection, filter=filter, output_fields=["count(*)"])
-    return Count(collection=collection, database=db.database, count=int(rows[0]["count(*)"]))
+    return Count(collection=collection, database=db.database,
+                 count=await count_matching(db, collection, None, filter))
 
 
 TOOLS = [
