@@ -8,7 +8,8 @@ variables and defaults, in that order of precedence (a flag wins over the enviro
 | database name | ``--db`` | ``REDKITE_DB`` | ``default`` |
 | read-only | ``--read-only`` | ``REDKITE_READ_ONLY`` (1/true/yes) | off |
 | transport | ``--http`` | ``REDKITE_MCP_HTTP`` | stdio |
-| HTTP address | ``--host``, ``--port`` | ``REDKITE_MCP_HOST``, ``REDKITE_MCP_PORT`` | 127.0.0.1, 8000 |
+| HTTP address | ``--host`` | ``REDKITE_MCP_HOST`` | 127.0.0.1 |
+| HTTP port | ``--port`` | ``REDKITE_MCP_PORT`` | 8000 |
 """
 
 from __future__ import annotations

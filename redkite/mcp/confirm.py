@@ -31,7 +31,9 @@ def can_elicit(ctx: Context) -> bool:
     """Whether the client declared form elicitation (a bare ``elicitation: {}`` counts)."""
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
+    if elicitation is None:
+        return False
+    return elicitation.form is not None or elicitation.url is None
 
 
 def ask(ctx: Context, question: str, confirm: bool) -> Confirmation | Elicit[Confirmation]:
@@ -63,7 +65,8 @@ async def confirm_drop_collection(collection: str, database: str | None, confirm
 
 
 async def confirm_drop_index(collection: str, index_name: str, database: str | None,
-                             confirm: bool, ctx: Context) -> Confirmation | Elicit[Confirmation]:
+                             confirm: bool,
+                             ctx: Context) -> Confirmation | Elicit[Confirmation]:
     db = backend_of(ctx).client(database)
     index = await db.describe_index(collection, index_name)
     if not index:

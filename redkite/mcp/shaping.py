@@ -15,6 +15,7 @@ from ..types import DataType
 from .schema_info import CollectionInfo
 
 MAX_LIMIT = 100
+MAX_WINDOW = 16384  # Milvus's cap on offset + limit
 MAX_RESULT_BYTES = 512 * 1024
 _HIGHER_IS_CLOSER = {"IP", "COSINE", "BM25"}
 _INT_BYTE_DTYPES = {DataType.INT8_VECTOR: np.int8, DataType.BINARY_VECTOR: np.uint8}
@@ -127,6 +128,6 @@ def _decode_bytes(raw: bytes, dtype: DataType | None) -> Any:
 
 def check_limit(limit: int, offset: int) -> None:
     """Milvus caps limit + offset at 16,384; say so before the database does."""
-    if limit + offset > 16384:
+    if limit + offset > MAX_WINDOW:
         raise ToolError(f"offset + limit is {offset + limit}, over 16,384: narrow the "
                         "filter instead of paging this deep.")

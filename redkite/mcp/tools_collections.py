@@ -199,7 +199,7 @@ async def create_collection(
             description="Quick setup: primary key type.")] = "int",
         auto_id: Annotated[bool, Field(description="Quick setup: generate ids.")] = False,
         fields: Annotated[list[FieldSpec] | None, Field(
-            description="Custom schema instead of `dimension`: exactly one is_primary.")] = None,
+            description="Custom schema instead of `dimension`: one field is_primary.")] = None,
         functions: Annotated[list[FunctionSpec] | None, Field(
             description="Custom schema: e.g. BM25 from a VARCHAR to a sparse field, to make "
                         "the collection text-searchable.")] = None,

@@ -16,7 +16,8 @@ from .params import (Collection, Confirm, Database, Ids, IncludeVectors, Limit, 
                      OptionalFilter, OutputFields)
 from .registry import ADD, DESTRUCTIVE, READ, ToolSpec
 from .schema_info import CollectionInfo
-from .shaping import DeleteResult, Rows, WriteResult, check_limit, shape_rows
+from .shaping import (MAX_WINDOW, DeleteResult, Rows, WriteResult, check_limit,
+                      shape_rows)
 
 MAX_WRITE_ROWS = 1000
 RowList = Annotated[list[dict[str, Any]], Field(
@@ -153,7 +154,8 @@ async def query_rows(collection: Collection, ctx: Context, filter: OptionalFilte
     check_limit(limit, offset)
     db = backend_of(ctx).client(database)
     info = CollectionInfo(await db.describe_collection(collection))
-    rows = list(await db.query(collection, filter=filter, limit=limit + 1, offset=offset,
+    fetch = min(limit + 1, MAX_WINDOW - offset)  # one more row tells whether more remain
+    rows = list(await db.query(collection, filter=filter, limit=fetch, offset=offset,
                                output_fields=info.output_fields(output_fields,
                                                                 include_vectors)))
     shaped, truncated = shape_rows(rows[:limit], info)

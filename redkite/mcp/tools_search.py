@@ -17,7 +17,8 @@ from .params import (Collection, Database, IncludeVectors, Limit, Offset, Option
                      OutputFields)
 from .registry import READ, ToolSpec
 from .schema_info import CollectionInfo
-from .shaping import SearchResults, check_limit, distance_meaning, shape_hits
+from .shaping import (MAX_WINDOW, SearchResults, check_limit, distance_meaning,
+                      shape_hits)
 
 Vector = Annotated[list[float] | dict[str, float], Field(
     description="Query vector: a list of numbers (dense; packed bytes as 0-255 numbers for "
@@ -113,7 +114,7 @@ async def hybrid_search(
     check_limit(limit, offset)
     db = backend_of(ctx).client(database)
     info = CollectionInfo(await db.describe_collection(collection))
-    leg_limit = min(max(2 * (limit + offset), 20), 16384)
+    leg_limit = min(max(2 * (limit + offset), 20), MAX_WINDOW)
     legs = [_leg(request, info, filter, leg_limit) for request in requests]
     searched = [info.text_target(r.field).input_field if r.text is not None else leg.anns_field
                 for r, leg in zip(requests, legs)]
@@ -172,7 +173,7 @@ async def _results(db: DbClient, info: CollectionInfo, fields: list[str],
     """SearchResults of one query's ``hits``; ``distance_meaning`` from the metric of
     ``metric_field``'s index unless ``meaning`` is given."""
     shaped, truncated = shape_hits(list(hits), info)
-    more = truncated or len(hits) == limit
+    more = truncated or (len(hits) == limit and offset + limit < MAX_WINDOW)
     if meaning is None:
         meaning = distance_meaning(await _metric(db, info.name, metric_field))
     return SearchResults(collection=info.name, database=db.database, searched_fields=fields,

@@ -110,6 +110,10 @@ async def test_query_pages_and_leaves_vectors_out(db_path):
         last = await call(client, "query_rows", collection="docs", limit=2,
                           offset=first["next_offset"])
         assert [r["id"] for r in last["rows"]] == [3] and last["next_offset"] is None
+        deepest = await call(client, "query_rows", collection="docs", limit=1, offset=16383)
+        assert deepest["rows"] == [] and deepest["next_offset"] is None
+        assert "16,384" in await call_error(client, "query_rows", collection="docs",
+                                            limit=2, offset=16383)
         rows = await call(client, "get_rows", collection="docs", ids=[2],
                           include_vectors=True)
         assert rows["rows"][0]["embedding"] == [0.0, 1.0, 0.0]
@@ -198,7 +202,8 @@ async def test_databases_indexes_and_loading(db_path):
                    rows=[{"pk": "a", "v": [0, 0]}, {"pk": "b", "v": [5, 5]}])
         hits = await call(client, "vector_search", collection="c", vector=[4, 4],
                           database="team")
-        assert hits["hits"][0]["id"] == "b" and hits["distance_meaning"] == "L2: lower is closer"
+        assert hits["hits"][0]["id"] == "b"
+        assert hits["distance_meaning"] == "L2: lower is closer"
         assert (await call(client, "list_collections"))["collections"] == []
         unknown = await call_error(client, "list_collections", database="nodb")
         assert "list_databases" in unknown
