@@ -221,6 +221,9 @@ async def create_collection(
                                    enable_dynamic_field=enable_dynamic_field,
                                    description=description)
     else:
+        if auto_id or id_type != "int":
+            raise ToolError("auto_id and id_type are quick-setup options: with fields, set "
+                            "auto_id on the primary field and give it its type.")
         schema, index_params = _custom_schema(collection, fields, functions or [], indexes,
                                               metric_type, enable_dynamic_field, description)
         await db.create_collection(collection, schema=schema, index_params=index_params)

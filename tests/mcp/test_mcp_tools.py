@@ -180,6 +180,12 @@ async def test_errors_reach_the_model_with_what_to_do(db_path):
         assert "text_search" in words
         assert "either dimension" in await call_error(
             client, "create_collection", collection="x")  # neither dimension nor fields
+        assert "quick-setup options" in await call_error(
+            client, "create_collection", collection="x", auto_id=True,
+            fields=[{"name": "id", "type": "INT64", "is_primary": True}])
+        unknown_key = await call_error(client, "create_collection", collection="x", fields=[
+            {"name": "id", "type": "INT64", "is_primary": True, "primary": True}])
+        assert "fields.0.primary" in unknown_key  # rejected by the schema, never ignored
 
 
 async def test_databases_indexes_and_loading(db_path):
