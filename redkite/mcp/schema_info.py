@@ -101,11 +101,12 @@ class CollectionInfo:
         return [t.input_field for t in self.text_targets]
 
     def check_vector_field(self, field: str | None) -> str:
-        """``field`` if vector search can use it (None: the collection's only vector field
-        that no function fills; BM25 outputs are searched with text_search)."""
-        vectors = [n for n in self.vector_fields if n not in self.function_outputs]
-        if field in self.function_outputs:
-            raise ToolError(f"{field!r} is filled by a function from text: search it with "
+        """``field`` if vector search can use it (None: the collection's only one); BM25
+        outputs are searched with text_search."""
+        bm25 = {t.output_field for t in self.text_targets if t.kind == "BM25"}
+        vectors = [n for n in self.vector_fields if n not in bm25]
+        if field in bm25:
+            raise ToolError(f"{field!r} holds BM25 terms computed from text: search it with "
                             "text_search.")
         if field is None:
             if len(vectors) == 1:

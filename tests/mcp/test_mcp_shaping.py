@@ -58,3 +58,21 @@ def test_text_targets_are_found_whatever_the_field_names():
         info.text_target("pk")
     with pytest.raises(ToolError, match="no vector field to search"):
         info.check_vector_field(None)
+
+
+def test_text_embedding_functions_are_text_targets_too():
+    embed = {"name": "e", "type": 2, "input_field_names": ["doc"],  # a number, as over gRPC
+             "output_field_names": ["dense"], "params": {"provider": "openai"}}
+    bm25 = {"name": "b", "type": "BM25", "input_field_names": ["title"],
+            "output_field_names": ["title_terms"]}
+    info = _info(("id", DataType.INT64), ("doc", DataType.VARCHAR),
+                 ("dense", DataType.FLOAT_VECTOR), ("title", DataType.VARCHAR),
+                 ("title_terms", DataType.SPARSE_FLOAT_VECTOR), functions=[embed, bm25])
+    assert [(t.kind, t.output_field) for t in info.text_targets] == [
+        ("TEXTEMBEDDING", "dense"), ("BM25", "title_terms")]
+    with pytest.raises(ToolError, match="several text-search fields: \\['doc', 'title'\\]"):
+        info.text_target(None)
+    assert info.text_target("title").output_field == "title_terms"
+    assert info.check_vector_field(None) == "dense"  # embeddings also take a vector
+    with pytest.raises(ToolError, match="BM25 terms"):
+        info.check_vector_field("title_terms")
