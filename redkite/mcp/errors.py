@@ -28,7 +28,7 @@ _HINTS = {
 _LOCKED = ("The database is open in another process: stop that process, or serve the "
            "database with `redkite serve` and start `redkite mcp --uri http://host:port`.")
 _NOT_LOADED = 101
-_SCHEMA_WORDS = re.compile(r"field|dim|type|schema", re.IGNORECASE)
+_SCHEMA_WORDS = re.compile(r"field|dim|schema", re.IGNORECASE)
 
 
 def tool_error(exc: BaseException, action: str) -> ToolError:

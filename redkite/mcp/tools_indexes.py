@@ -57,7 +57,7 @@ async def create_index(
     except MilvusException as exc:
         raise tool_error(exc, f"create_index {collection!r}") from exc
     await db.create_index(collection, index_params)
-    return Done(message=f"Created a {index_type} index on {collection!r}.{field}.",
+    return Done(message=f"Created an index ({index_type}) on field {field!r} of {collection!r}.",
                 details={"load_state": await load_state(db, collection)})
 
 
