@@ -1,4 +1,4 @@
-"""``python -m redkite serve ...`` (see :mod:`redkite.cli`)."""
+"""``python -m redkite serve ...`` / ``python -m redkite mcp ...`` (see :mod:`redkite.cli`)."""
 
 import sys
 

@@ -1,10 +1,12 @@
 """The ``redkite`` command: ``redkite serve --data DIR --host HOST --port PORT`` (and
-``--auth``, ``--root-password``, ``--tls-cert/--tls-key/--tls-ca``)."""
+``--auth``, ``--root-password``, ``--tls-cert/--tls-key/--tls-ca``); ``redkite mcp
+--uri URI`` (an MCP server for AI agents, see docs/mcp.md)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Sequence
 
@@ -34,12 +36,42 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-key", help="PEM private key of --tls-cert")
     serve.add_argument("--tls-ca", help="PEM CA: require client certificates it signed "
                                         "(mutual TLS)")
+    mcp = commands.add_parser(
+        "mcp", help="serve a database to AI agents over the Model Context Protocol",
+        description="An MCP server (stdio, or Streamable HTTP with --http) whose tools "
+                    "create collections, insert, search and manage data. Flags override "
+                    "REDKITE_* environment variables.")
+    from .mcp.config import add_arguments
+
+    add_arguments(mcp)
     return parser
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    """``redkite mcp``: check the database, then serve until the client goes away."""
+    import asyncio
+
+    from .errors import MilvusException
+    from .mcp import McpConfig, check_connection, serve
+    from .mcp.config import ConfigError, config_from_args
+    from .mcp.server import ToolError
+
+    try:
+        config: McpConfig = config_from_args(args, os.environ)
+        asyncio.run(check_connection(config))
+    except (ConfigError, ToolError, MilvusException) as exc:
+        message = exc.message if isinstance(exc, MilvusException) else exc
+        print(f"redkite mcp: {message}", file=sys.stderr)
+        return 1
+    serve(config)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "mcp":
+        return _mcp(args)
     if args.command == "serve":
         from .errors import MilvusException
         from .server import AuthConfig, TlsConfig, serve_forever
