@@ -1,5 +1,5 @@
 """Imports point downward only (DESIGN.md: client -> transport -> engine -> shared;
-server -> protocol + engine; protocol -> shared)."""
+server -> protocol + engine; protocol -> shared; mcp -> client only)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,15 @@ ROOT = Path(__file__).resolve().parent.parent / "redkite"
 SHARED = {"errors", "types", "schema", "columnar", "results", "index_params", "vectors"}
 # layer -> layers it must never import
 FORBIDDEN = {
-    "engine": {"client", "transport", "protocol", "server"},
-    "transport": {"client", "server"},
-    "client": {"engine", "server"},
-    "protocol": {"client", "transport", "engine", "server"},
-    "server": {"client", "transport"},
-    "shared": {"client", "transport", "engine", "protocol", "server"},
+    "engine": {"client", "transport", "protocol", "server", "mcp"},
+    "transport": {"client", "server", "mcp"},
+    "client": {"engine", "server", "mcp"},
+    "protocol": {"client", "transport", "engine", "server", "mcp"},
+    "server": {"client", "transport", "mcp"},
+    "shared": {"client", "transport", "engine", "protocol", "server", "mcp"},
+    # the MCP server reaches data only through AsyncMilvusClient (a tool never touches the
+    # engine or a transport directly)
+    "mcp": {"engine", "transport", "protocol", "server"},
 }
 
 
