@@ -8,6 +8,7 @@ from ..framework import Route
 
 FAMILIES = [
     "collections",
+    "entities",
 ]
 
 
