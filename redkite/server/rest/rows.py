@@ -135,6 +135,8 @@ def ids_in(ids: Any, pk_type: DataType, key: str = "id") -> list:
 def rows_out(table: pa.Table, plan: Any, schema: CollectionSchema,
              int64_as_string: bool) -> list[dict]:
     """Result rows of an engine columnar result (``table`` and its output ``plan``)."""
+    if table.num_rows == 0:
+        return []
     names = [n for n in table.column_names if n != DYNAMIC_FIELD]
     columns = {name: _column_out(table.column(name), schema.field(name), int64_as_string)
                for name in names}
