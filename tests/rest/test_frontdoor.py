@@ -109,3 +109,30 @@ def test_tls_serves_grpc_and_https_on_one_port(tmp_path, certs):  # noqa: F811
         secure.close()
     finally:
         running.stop(grace=0.5)
+
+
+def test_redkite_serve_process_serves_rest_with_its_body_limit(tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "redkite", "serve", "--data", str(tmp_path / "data"),
+         "--port", "0", "--workers", "2", "--rest-max-body-mb", "0.001"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(repo),
+        env=dict(os.environ, PYTHONPATH=str(repo)))
+    try:
+        match = re.search(r"on (127\.0\.0\.1:\d+)", proc.stdout.readline())
+        assert match, proc.stderr.read()[-2000:]
+        with httpx.Client(base_url=f"http://{match.group(1)}", timeout=30) as http:
+            assert http.post("/v2/vectordb/collections/list", json={}).json() == {
+                "code": 0, "data": []}
+            large = http.post("/v2/vectordb/collections/list", content=b" " * 2000)
+            assert large.status_code == 413 and large.json()["code"] == 1102
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
