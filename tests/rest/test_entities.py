@@ -199,3 +199,26 @@ def test_query_window_beyond_16384_rows(rest_server):
     everything = ok(rest_server.post("entities/query", {
         "collectionName": "wide", "outputFields": ["id"], "limit": 17000}))
     assert len(everything) == 17000 and everything[-1] == {"id": 16999}
+
+
+def test_full_text_search_with_query_text(rest_server):
+    schema = {"autoID": True, "fields": [
+        {"fieldName": "pk", "dataType": "Int64", "isPrimary": True},
+        {"fieldName": "text", "dataType": "VarChar",
+         "elementTypeParams": {"max_length": 128, "enable_analyzer": True}},
+        {"fieldName": "sparse", "dataType": "SparseFloatVector"}],
+        "functions": [{"name": "bm25", "type": "BM25", "inputFieldNames": ["text"],
+                       "outputFieldNames": ["sparse"]}]}
+    ok(rest_server.post("collections/create", {
+        "collectionName": "texts", "schema": schema,
+        "indexParams": [{"fieldName": "sparse", "metricType": "BM25",
+                         "indexType": "SPARSE_INVERTED_INDEX"}]}))
+    texts = ["the quick brown fox", "lazy dogs sleep all day", "a fox and a dog"]
+    ids = ok(rest_server.post("entities/insert", {
+        "collectionName": "texts", "data": [{"text": t} for t in texts]}))["insertIds"]
+    assert "function output field" in error(rest_server.post("entities/insert", {
+        "collectionName": "texts", "data": [{"text": "x", "sparse": {"1": 0.5}}]}), 1100)
+    hits = ok(rest_server.post("entities/search", {
+        "collectionName": "texts", "data": ["fox"], "limit": 5, "outputFields": ["text"]}))
+    assert {h["pk"] for h in hits} == {ids[0], ids[2]}
+    assert all("fox" in h["text"] for h in hits)
