@@ -100,6 +100,9 @@ def test_http_conventions(seeded):
     assert seeded.raw("GET", "collections/list") == (404, "404 page not found")
     assert seeded.raw("POST", "collections/nope", b"{}") == (404, "404 page not found")
     assert seeded.raw("POST", "/v1/vector/collections", b"{}")[0] == 404
+    redirect = seeded.http.post("/v2/vectordb/collections/list/", content=b"{}")
+    assert redirect.status_code == 307
+    assert redirect.headers["location"] == "/v2/vectordb/collections/list"
 
 
 def test_request_timeout_header(seeded):

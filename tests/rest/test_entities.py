@@ -214,8 +214,9 @@ def test_full_text_search_with_query_text(rest_server):
         "indexParams": [{"fieldName": "sparse", "metricType": "BM25",
                          "indexType": "SPARSE_INVERTED_INDEX"}]}))
     texts = ["the quick brown fox", "lazy dogs sleep all day", "a fox and a dog"]
-    ids = ok(rest_server.post("entities/insert", {
-        "collectionName": "texts", "data": [{"text": t} for t in texts]}))["insertIds"]
+    rows = [{"text": texts[0]}, {"pk": None, "text": texts[1]}, {"pk": "", "text": texts[2]}]
+    ids = ok(rest_server.post("entities/insert", {  # an empty auto-id key is skipped
+        "collectionName": "texts", "data": rows}))["insertIds"]
     assert "function output field" in error(rest_server.post("entities/insert", {
         "collectionName": "texts", "data": [{"text": "x", "sparse": {"1": 0.5}}]}), 1100)
     hits = ok(rest_server.post("entities/search", {

@@ -2,7 +2,7 @@
 
 It does what Milvus's gin server does around every handler: CORS headers on every response
 and HTTP 204 for any ``OPTIONS``; 404 ``404 page not found`` for an unknown path or a
-method other than POST; HTTP 401 ``{"code":1800}`` when ``--auth`` is on and the
+method other than POST (a known path with a trailing slash: a 307 redirect without it); HTTP 401 ``{"code":1800}`` when ``--auth`` is on and the
 credentials are missing or wrong, 403 when the user lacks the route's privilege; the body
 parsed as one JSON object (empty or malformed: code 1801; larger than ``max_body_bytes``:
 HTTP 413, code 1102); the database from ``dbName`` or the ``DB-Name`` header; a deadline
@@ -133,6 +133,9 @@ class RestApp:
         if path == OPENAPI_PATH and method in ("GET", "POST"):
             return 200, self.openapi(), []
         route = self.routes.get(path)
+        if route is None and path.endswith("/") and path.rstrip("/") in self.routes:
+            location = path.rstrip("/").encode("latin-1")  # gin's trailing-slash redirect
+            return (307 if method == "POST" else 301), None, [(b"location", location)]
         if route is None or method != "POST":
             return 404, "404 page not found", []
         headers = {k.decode("latin-1").lower(): v.decode("latin-1")

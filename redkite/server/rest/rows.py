@@ -43,12 +43,18 @@ def insert_error(message: str) -> RestError:
 # ---- input -----------------------------------------------------------------------------------
 def rows_in(schema: CollectionSchema, data: Any) -> list[dict]:
     """The ``data`` of insert/upsert as engine rows (code 1804 when it is not a list of
-    objects or a value cannot be decoded)."""
+    objects or a value cannot be decoded); an auto-id key given as ``null`` or ``""`` is
+    left out, as Milvus skips it."""
     if not isinstance(data, list):
         raise insert_error(f"data must be an array of objects, got {type(data).__name__}")
     if not all(isinstance(row, dict) for row in data):
         position = next(i for i, row in enumerate(data) if not isinstance(row, dict))
         raise insert_error(f"row {position} is not a JSON object")
+    primary = schema.primary_field
+    if primary is not None and primary.auto_id:  # an empty auto-id key is skipped
+        for row in data:
+            if primary.name in row and row[primary.name] in (None, ""):
+                del row[primary.name]
     if schema.enable_dynamic_field and any(DYNAMIC_FIELD in row for row in data):
         raise insert_error(f"use the invalid field name({DYNAMIC_FIELD}) when enable "
                            "dynamicField")
