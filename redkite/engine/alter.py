@@ -145,12 +145,13 @@ class AlterMixin:
         that hold it), bump the epoch and persist (caller holds the lock)."""
         meta, store = collection.meta, collection.store
         if arrow_schema(schema) != store.arrow_schema:
+            earlier = store.snapshot()
             store.seal_all()
             meta.flushed_lsn = self._last_lsn
             layouts = {n: layout for n, layout in store.layouts.items()
                        if schema.field(n) is not None}
             store.change_schema(arrow_schema(schema), layouts, column_defaults(schema),
-                                meta.dropped_columns)
+                                meta.dropped_columns, earlier)
         meta.schema = schema
         meta.schema_changed()
         self._persist()
