@@ -247,7 +247,7 @@ def test_alter_field_mmap_on_released_collection(db):
     db.release_collection(None, "c")
     db.alter_collection_field(None, "c", "t", {"mmap.enabled": True})
     field = next(f for f in db.describe_collection(None, "c")["fields"] if f["name"] == "t")
-    assert field["params"]["mmap.enabled"] == "true"
+    assert field["params"]["mmap_enabled"] is True
 
 
 def test_drop_field_hides_it_everywhere_and_survives_compaction(db, path):
@@ -332,9 +332,9 @@ def test_function_changes_follow_milvus_and_are_refused(text_db, path):
 def test_index_properties_shown_persisted_and_dropped(db, path):
     db.release_collection(None, "c")
     db.alter_index_properties(None, "c", "v", {"mmap.enabled": "True"})
-    assert db.describe_index(None, "c", "v")["mmap.enabled"] == "true"
+    assert db.describe_index(None, "c", "v")["mmap.enabled"] is True
     db = reopen(db, path)
-    assert db.describe_index(None, "c", "v")["mmap.enabled"] == "true"
+    assert db.describe_index(None, "c", "v")["mmap.enabled"] is True
     db.load_collection(None, "c")  # the index definition is unchanged: still loadable
     db.release_collection(None, "c")
     db.drop_index_properties(None, "c", "v", ["mmap.enabled"])
@@ -404,3 +404,23 @@ def test_grpc_stamp_moves_with_schema_changes(db):
     third = db.describe_collection(None, "c")["update_timestamp"]
     assert first < second < third
     assert np.all(np.diff([first, second, third]) > 0)
+
+
+
+def test_a_read_pairing_old_views_with_a_new_schema_still_finds_its_columns(db):
+    """Readers take the segment views and the schema without the lock, one after the
+    other, so a schema change can fall between: the views a reader may hold gain the
+    added columns, and the dropped ones stay readable in memory."""
+    db.insert(None, "c", _rows([1, 2]))
+    db.flush(None, "c")
+    db.insert(None, "c", _rows([3]))
+    store = db.collections[("default", "c")].store
+    held = store.snapshot()  # a reader's snapshot, taken before the change
+    db.add_collection_field(None, "c", FieldSchema("n", DataType.INT64, nullable=True,
+                                                   default_value=4))
+    assert [v.column("n").to_pylist() for v in held] == [[4, 4], [4]]
+    db.insert(None, "c", _rows([5], n=9))
+    db.drop_collection_field(None, "c", "t")
+    assert all(v.column("t").to_pylist() for v in store.snapshot() if v.segment_id
+               < db.collections[("default", "c")].meta.dropped_columns["t"])
+    assert [r["id"] for r in query(db, 'n == 4', ["id"])] == [1, 2, 3]

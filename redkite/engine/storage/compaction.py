@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from .segments import SealedSegment, write_table_file
+from .store import conform_table
 
 MERGE_TARGET_ROWS = 1 << 20
 MERGE_TARGET_BYTES = 512 << 20
@@ -112,7 +113,9 @@ class Compactor:
         store = plan.collection.store
         built = []
         for partition_id, indexes in by_partition.items():
-            parts = [plan.sources[i].table.filter(pa.array(~plan.masks[i])) for i in indexes]
+            parts = [conform_table(plan.sources[i].table.filter(pa.array(~plan.masks[i])),
+                                   store.arrow_schema, store.column_defaults)
+                     for i in indexes]  # the columns of the current schema, no others
             table = pa.concat_tables(parts).combine_chunks()
             origin = [(i, np.flatnonzero(~plan.masks[i])) for i in indexes]
             if table.num_rows == 0:

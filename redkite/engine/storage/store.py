@@ -305,18 +305,25 @@ class CollectionStore:
         """A sealed file's rows in the current schema (see :func:`conform_table`)."""
         return self._conform(open_table_file(self.directory, ref), segment_id)
 
-    def _conform(self, table: pa.Table, segment_id: int) -> pa.Table:
+    def _conform(self, table: pa.Table, segment_id: int, keep_extra: bool = False
+                 ) -> pa.Table:
         stale = {name for name, first in self.dropped_columns.items() if segment_id < first}
-        return conform_table(table, self.arrow_schema, self.column_defaults, stale)
+        return conform_table(table, self.arrow_schema, self.column_defaults, stale,
+                             keep_extra)
 
     def change_schema(self, arrow_schema: pa.Schema, layouts: dict[str, VectorLayout],
-                      column_defaults: dict[str, Any], dropped_columns: dict[str, int]
-                      ) -> None:
+                      column_defaults: dict[str, Any], dropped_columns: dict[str, int],
+                      earlier_views: Iterable[SegmentView] = ()) -> None:
         """Adopt a new column set (caller holds the lock, growing segments sealed).
 
         Files are not rewritten: each sealed segment is replaced by one reading the same
         file through :func:`conform_table`. A compaction job copying the old segments
         finds its sources gone and drops its output.
+
+        A reader may pair a snapshot taken before the change with the schema after it, or
+        the reverse: so the views it may hold (``earlier_views``, those published now)
+        gain the added columns, and in memory the dropped columns stay readable (files
+        reopened later leave them out).
         """
         if any(g.num_rows for g in self.growing.values()):
             raise StorageCorruptedError("change_schema needs the growing segments sealed")
@@ -325,10 +332,12 @@ class CollectionStore:
         self.column_defaults = dict(column_defaults)
         self.dropped_columns = dict(dropped_columns)
         self.growing = {}
+        for view in (*earlier_views, *self._published):
+            view.table = self._conform(view.table, view.segment_id, keep_extra=True)
         renewed = []
         for old in self.sealed:
             segment = SealedSegment(old.segment_id, old.partition_id,
-                                    self._conform(old.table, old.segment_id),
+                                    self._conform(old.table, old.segment_id, keep_extra=True),
                                     layouts, old.data_file, old.delete_file, old.deleted)
             segment.deletes_dirty = old.deletes_dirty
             renewed.append(segment)
@@ -361,15 +370,19 @@ class CollectionStore:
 
 
 def conform_table(table: pa.Table, schema: pa.Schema, defaults: dict[str, Any],
-                  stale: set[str] | frozenset = frozenset()) -> pa.Table:
-    """``table`` with exactly the columns of ``schema``: a column the table lacks (a field
-    added after it was written) or holds only ``stale`` (a dropped field's, whose name a
-    new field took) reads ``defaults[name]`` (null when absent) in every row; a column
-    the schema lacks (a dropped field) is left out. Columns are shared, not copied."""
+                  stale: set[str] | frozenset = frozenset(), keep_extra: bool = False
+                  ) -> pa.Table:
+    """``table`` with the columns of ``schema``: a column the table lacks (a field added
+    after it was written) or holds only ``stale`` (a dropped field's, whose name a new
+    field took) reads ``defaults[name]`` (null when absent) in every row; a column the
+    schema lacks (a dropped field) is left out, or kept after them with ``keep_extra``.
+    Columns are shared, not copied."""
     if not stale and table.schema.equals(schema):
         return table
-    columns = []
-    for target in schema:
+    columns, fields = [], list(schema)
+    if keep_extra:
+        fields += [f for f in table.schema if f.name not in schema.names]
+    for target in fields:
         if target.name in table.column_names and target.name not in stale:
             columns.append(table.column(target.name))
             continue
@@ -378,7 +391,7 @@ def conform_table(table: pa.Table, schema: pa.Schema, defaults: dict[str, Any],
             columns.append(pa.nulls(table.num_rows, target.type))
         else:
             columns.append(pa.repeat(pa.scalar(default, target.type), table.num_rows))
-    return pa.Table.from_arrays(columns, schema=schema)
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
 
 
 def _generation(ref: FileRef) -> int:
