@@ -143,6 +143,17 @@ class FrontDoor:
         self._thread.start()
         return self.port
 
+    def stop_accepting(self) -> None:
+        """Stop listening; HTTP connections close once their response in progress is sent.
+        gRPC pipes stay open, so grpcio's graceful stop reaches its clients."""
+        if self._thread is not None:
+            asyncio.run_coroutine_threadsafe(self._stop_accepting(), self.loop).result(5)
+
+    async def _stop_accepting(self) -> None:
+        self._server.close()
+        for connection in list(self.state.connections):
+            connection.shutdown()
+
     def stop(self) -> None:
         """Stop listening and close every open connection."""
         if self._thread is None:
@@ -158,9 +169,7 @@ class FrontDoor:
             self._thread = None
 
     async def _shutdown(self) -> None:
-        self._server.close()
-        for connection in list(self.state.connections):
-            connection.shutdown()
+        await self._stop_accepting()
         for transport in list(self.pipes):
             transport.close()
         await asyncio.sleep(0)

@@ -117,10 +117,12 @@ class RunningServer:
     def stop(self, grace: float | None = 2.0) -> None:
         """Stop taking calls, let running ones finish (``grace`` seconds), close the db."""
         if self.frontdoor is not None:
-            self.frontdoor.stop()
+            self.frontdoor.stop_accepting()
         self.server.stop(grace).wait()
         if self.rest is not None:
-            self.rest.close()
+            self.rest.close()  # waits for the REST calls already running
+        if self.frontdoor is not None:
+            self.frontdoor.stop()
         self.db.release()
 
 

@@ -103,7 +103,8 @@ class RestApp:
         self._openapi: bytes | None = None
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        """Let the running handlers finish; drop the queued ones."""
+        self.executor.shutdown(wait=True, cancel_futures=True)
 
     # ---- ASGI ----------------------------------------------------------------------------
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
