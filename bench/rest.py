@@ -41,17 +41,21 @@ if str(REPO) not in sys.path:
 from bench.common import fmt, summary, timed_variants  # noqa: E402
 
 
-def start_server(data: Path, *extra: str) -> tuple[subprocess.Popen, str]:
-    """A ``redkite serve`` process on a free port; its ``host:port``."""
-    proc = subprocess.Popen(
+def spawn_server(data: Path, *extra: str) -> subprocess.Popen:
+    """A ``redkite serve`` process on a free port (see :func:`address_of`)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "redkite", "serve", "--data", str(data), "--port", "0",
          *extra], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         cwd=str(REPO), env=dict(os.environ, PYTHONPATH=str(REPO)))
+
+
+def address_of(proc: subprocess.Popen) -> str:
+    """The ``host:port`` a spawned server prints once it listens."""
     match = re.search(r"on (127\.0\.0\.1:\d+)", proc.stdout.readline() or "")
     if not match:
         proc.kill()
         raise RuntimeError("redkite serve did not start")
-    return proc, match.group(1)
+    return match.group(1)
 
 
 def make_rows(count: int, dim: int, seed: int) -> list[dict]:
@@ -118,9 +122,10 @@ def run(args: argparse.Namespace) -> dict:
     queries = np.random.default_rng(2).standard_normal((args.queries, args.dim),
                                                        dtype=np.float32).tolist()
     workdir = Path(tempfile.mkdtemp(prefix="redkite-bench-rest-"))
-    door, door_address = start_server(workdir / "frontdoor")
-    direct, direct_address = start_server(workdir / "direct", "--no-rest")
+    door = spawn_server(workdir / "frontdoor")
+    direct = spawn_server(workdir / "direct", "--no-rest")
     try:
+        door_address, direct_address = address_of(door), address_of(direct)
         grpc = MilvusClient(f"http://{door_address}", timeout=120)
         grpc_direct = MilvusClient(f"http://{direct_address}", timeout=120)
         http = httpx.Client(base_url=f"http://{door_address}", timeout=120)
