@@ -2,15 +2,15 @@
 
 One asyncio listening socket (on its own thread and event loop) reads the first bytes of each
 connection. The HTTP/2 client preface (``PRI * HTTP/2.0``), which every gRPC client sends
-first, makes the connection a byte pipe to the grpcio server, bound on an internal loopback
-port: two asyncio protocols write what one side receives to the other side's transport (no
+first, makes the connection a byte pipe to the grpcio server, bound on an internal unix
+socket (in a directory only the server's user can enter): two asyncio protocols write what one side receives to the other side's transport (no
 per-byte Python work; a full write buffer pauses reading on the other side). Anything else is
 HTTP/1.1: the connection is handed, with the bytes already read, to a uvicorn HTTP protocol
 running the REST ASGI application in the same event loop, so REST takes no extra hop.
 
 With TLS the front door terminates TLS itself (ALPN ``h2`` and ``http/1.1``; with a client
 CA, client certificates are required) and sniffs the decrypted bytes the same way; gRPC then
-reaches grpcio in plaintext over loopback.
+reaches grpcio in plaintext over that private socket.
 """
 
 from __future__ import annotations
@@ -94,8 +94,8 @@ class _Sniffer(asyncio.Protocol):
     async def _to_grpc(self) -> None:
         client = self.transport
         try:
-            upstream, _ = await self.door.loop.create_connection(
-                lambda: _Pipe(self.door, client), *self.door.grpc_address)
+            upstream, _ = await self.door.loop.create_unix_connection(
+                lambda: _Pipe(self.door, client), self.door.grpc_socket)
         except OSError as exc:
             log.warning("front door: the gRPC server is unreachable: %s", exc)
             client.close()
@@ -111,16 +111,16 @@ class _Sniffer(asyncio.Protocol):
 
 
 class FrontDoor:
-    """Listens on ``host:port``; sends gRPC connections to ``grpc_address`` and HTTP/1.1
-    connections to the ASGI ``app``. ``ssl_context``: terminate TLS first."""
+    """Listens on ``host:port``; sends gRPC connections to the unix socket ``grpc_socket``
+    and HTTP/1.1 connections to the ASGI ``app``. ``ssl_context``: terminate TLS first."""
 
-    def __init__(self, host: str, port: int, grpc_address: tuple[str, int], app: Any,
+    def __init__(self, host: str, port: int, grpc_socket: str, app: Any,
                  ssl_context: ssl.SSLContext | None = None) -> None:
         import uvicorn
         from uvicorn.server import ServerState
 
         self.host, self.port = host, port
-        self.grpc_address = grpc_address
+        self.grpc_socket = grpc_socket
         self.ssl_context = ssl_context
         self.config = uvicorn.Config(app, lifespan="off", http="h11", access_log=False,
                                      log_level="warning", proxy_headers=False,

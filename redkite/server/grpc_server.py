@@ -15,7 +15,10 @@ With ``tls`` the port speaks TLS only (mutual TLS when a client CA is given).
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import signal
+import tempfile
 import threading
 from concurrent import futures
 from dataclasses import dataclass
@@ -123,6 +126,7 @@ class RunningServer:
             self.rest.close()  # waits for the REST calls already running
         if self.frontdoor is not None:
             self.frontdoor.stop()
+            shutil.rmtree(os.path.dirname(self.frontdoor.grpc_socket), ignore_errors=True)
         self.db.release()
 
 
@@ -172,7 +176,8 @@ def start_server(data_dir: str, host: str = "127.0.0.1", port: int = 19530, *,
     over TLS when ``tls`` is given, authenticating calls when ``auth.enabled``. With
     ``rest.enabled`` the port also serves the REST API: a front door
     (:mod:`redkite.server.frontdoor`) owns the port and forwards gRPC to grpcio on an
-    internal loopback port."""
+    internal unix socket in a private (0700) temporary directory, so no other local user
+    can reach grpcio behind the front door's TLS."""
     db = Database.open(data_dir)
     try:
         store = AuthStore(db.path, auth.root_password)
@@ -187,13 +192,16 @@ def start_server(data_dir: str, host: str = "127.0.0.1", port: int = 19530, *,
         server.add_generic_rpc_handlers((service_handler(MilvusServicer(db, store)),
                                          UnimplementedHandler()))
         if rest.enabled:
-            internal = server.add_insecure_port("127.0.0.1:0")
+            internal = tempfile.mkdtemp(prefix="redkite-grpc-")  # mode 0700
+            if not server.add_insecure_port(f"unix:{internal}/grpc.sock"):
+                raise OSError(f"cannot listen on the internal socket in {internal}")
             server.start()
             try:
                 door, app = _open_front_door(db, store, host, port, internal, max_workers,
                                              auth, tls, rest)
             except BaseException:
                 server.stop(None)
+                shutil.rmtree(internal, ignore_errors=True)
                 raise
             bound = door.port
         else:
@@ -213,10 +221,11 @@ def start_server(data_dir: str, host: str = "127.0.0.1", port: int = 19530, *,
     return RunningServer(server, bound, db, f"{host}:{bound}", door, app)
 
 
-def _open_front_door(db: Database, store: AuthStore, host: str, port: int, internal: int,
+def _open_front_door(db: Database, store: AuthStore, host: str, port: int, internal: str,
                      workers: int, auth: AuthConfig, tls: TlsConfig | None,
                      rest: RestConfig) -> tuple[Any, Any]:
-    """Start the REST app and the front door on ``host:port`` (grpcio on ``internal``)."""
+    """Start the REST app and the front door on ``host:port`` (grpcio listening in the
+    directory ``internal``)."""
     from .frontdoor import FrontDoor, server_ssl_context
     from .rest.app import RestApp
     from .rest.routes import all_routes
@@ -224,7 +233,7 @@ def _open_front_door(db: Database, store: AuthStore, host: str, port: int, inter
     app = RestApp(db, store, all_routes(), auth=auth.enabled,
                   max_body_bytes=rest.max_body_bytes, workers=workers)
     context = server_ssl_context(tls.cert, tls.key, tls.ca) if tls else None
-    door = FrontDoor(host, port, ("127.0.0.1", internal), app, context)
+    door = FrontDoor(host, port, f"{internal}/grpc.sock", app, context)
     try:
         door.start()
     except BaseException:

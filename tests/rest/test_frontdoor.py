@@ -3,6 +3,7 @@ same listening socket, concurrently, in plaintext and over TLS."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import ssl
@@ -94,7 +95,9 @@ def test_tls_serves_grpc_and_https_on_one_port(tmp_path, certs):  # noqa: F811
 
     tls = TlsConfig(str(certs / "server.pem"), str(certs / "server.key"))
     running = start_server(str(tmp_path / "data"), port=0, tls=tls)
-    try:
+    socket_dir = os.path.dirname(running.frontdoor.grpc_socket)
+    try:  # plaintext gRPC behind the TLS front door: a socket only this user may reach
+        assert os.stat(socket_dir).st_mode & 0o777 == 0o700
         url = f"https://localhost:{running.port}"
         secure = MilvusClient(url, server_pem_path=str(certs / "ca.pem"),
                               server_name="localhost", timeout=30)
@@ -109,10 +112,10 @@ def test_tls_serves_grpc_and_https_on_one_port(tmp_path, certs):  # noqa: F811
         secure.close()
     finally:
         running.stop(grace=0.5)
+    assert not os.path.exists(socket_dir)
 
 
 def test_redkite_serve_process_serves_rest_with_its_body_limit(tmp_path):
-    import os
     import re
     import signal
     import subprocess
