@@ -2,8 +2,8 @@
 and what the same-port front door costs gRPC.
 
 * two server processes (``python -m redkite serve``): ``frontdoor`` (the default: gRPC and
-  REST on one port, gRPC forwarded to grpcio on loopback) and ``direct`` (``--no-rest``:
-  grpcio owns the port);
+  REST on one port, gRPC piped to grpcio on a private unix socket) and ``direct``
+  (``--no-rest``: grpcio owns the port);
 * insert: ``--rows`` rows of ``--dim`` float32 vectors plus an INT64 ``category``, batches of
   ``--batch`` rows, into two collections of the ``frontdoor`` server, one over REST
   (``entities/insert``, httpx keep-alive, bodies encoded by pydantic-core) and one over
