@@ -100,7 +100,7 @@ class RestApp:
         self.timeout = timeout
         self.routes = {route.path: route for route in routes}
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="redkite-rest")
-        self._openapi: bytes | None = None
+        self._openapi: dict | None = None
 
     def close(self) -> None:
         """Let the running handlers finish; drop the queued ones."""
@@ -178,8 +178,11 @@ class RestApp:
                         user: str | None) -> tuple[int, Any]:
         timeout = _timeout(headers.get("request-timeout"), self.timeout)
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.executor, self._run, route, raw, headers, user,
-                                      time.monotonic() + timeout)
+        try:
+            future = loop.run_in_executor(self.executor, self._run, route, raw, headers, user,
+                                          time.monotonic() + timeout)
+        except RuntimeError:  # the executor is shut down: the server is stopping
+            return 503, error_payload(ErrorCode.SERVICE_UNAVAILABLE, "server is stopping")
         try:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError:
@@ -218,8 +221,11 @@ class RestApp:
 
     # ---- OpenAPI -------------------------------------------------------------------------
     def openapi(self) -> dict:
-        from .openapi import openapi_document
-        return openapi_document(self.routes.values())
+        """The OpenAPI document of the routes (built on first use)."""
+        if self._openapi is None:
+            from .openapi import openapi_document
+            self._openapi = openapi_document(self.routes.values())
+        return self._openapi
 
 
 def _too_large(size: int, limit: int) -> RestError:
