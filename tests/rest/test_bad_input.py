@@ -89,6 +89,9 @@ def test_keys_match_case_insensitively(seeded):
     assert ok(seeded.post("collections/has", {"COLLECTIONNAME": "kept"})) == {"has": True}
     assert ok(seeded.post("entities/query", {"collectionname": "kept", "FILTER": "id == 1",
                                              "outputfields": ["id"]})) == [{"id": 1}]
+    # two spellings of one key: the later wins, as Go's decoder assigns the field twice
+    assert ok(seeded.post("collections/has", {"collectionName": "kept",
+                                              "COLLECTIONNAME": "other"})) == {"has": False}
 
 
 def test_http_conventions(seeded):

@@ -9,9 +9,10 @@ under ``--auth``). The handler receives a :class:`RestCall` and returns the resp
 their Milvus code) or :class:`RestError` (the REST layer's own codes, 1801/1802/...).
 
 :class:`Body` reads the request object as Milvus's Go server does: keys bound into request
-structs match **case-insensitively** (an exact spelling wins over another casing), a JSON
-value of the wrong type is code 1801 naming the key, and a required key that is missing or
-holds a zero value (``""``, ``0``, ``false``, ``[]``, ``{}``) is code 1802.
+structs match **case-insensitively** (of two spellings of one key the later wins, as Go's
+decoder assigns the field twice), a JSON value of the wrong type is code 1801 naming the
+key, and a required key that is missing or holds a zero value (``""``, ``0``, ``false``,
+``[]``, ``{}``) is code 1802.
 """
 
 from __future__ import annotations
@@ -68,15 +69,10 @@ class Body:
 
     def __init__(self, raw: dict | None) -> None:
         self.raw: dict = {} if raw is None else raw
-        folded: dict[str, str] = {}
-        for key in self.raw:
-            folded.setdefault(key.lower(), key)
-        self._folded = folded
+        self._folded = {key.lower(): key for key in self.raw}  # the later spelling wins
 
     def key_of(self, key: str) -> str | None:
         """The key as spelled in the request that matches ``key`` (None: absent)."""
-        if key in self.raw:
-            return key
         return self._folded.get(key.lower())
 
     def __contains__(self, key: str) -> bool:
