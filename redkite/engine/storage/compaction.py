@@ -27,7 +27,8 @@ import pyarrow as pa
 
 from .index_builder import index_signature
 from .index_carry import carrier_position, carry_indexes
-from .segments import SealedSegment, open_table_file, write_table_file
+from .segments import SealedSegment, write_table_file
+from .store import conform_table
 
 MERGE_TARGET_ROWS = 2 << 20
 MERGE_TARGET_BYTES = 1 << 30
@@ -102,6 +103,8 @@ class Compactor:
     @staticmethod
     def merging(collection) -> list[SealedSegment]:
         """The segments the next background job would rewrite (caller holds the lock)."""
+        if not auto_compaction_enabled(collection.meta):
+            return []
         return _chosen(collection.store.sealed, force=False, settled=is_settled(collection))
 
     def state(self, job_id: int) -> str:
@@ -115,6 +118,8 @@ class Compactor:
             if self._stop.is_set():
                 return
             for collection in list(self._db.collections.values()):
+                if not auto_compaction_enabled(collection.meta):
+                    continue
                 with self._one_job_at_a_time:
                     plan = self._plan(collection, force=False)
                     if plan is None or self._stop.is_set():
@@ -148,7 +153,9 @@ class Compactor:
             carrier = carrier_position(store, plan.sources, plan.masks, positions)
         if carrier is not None:
             positions = [carrier] + [p for p in positions if p != carrier]
-        parts = [plan.sources[i].table.filter(pa.array(~plan.masks[i])) for i in positions]
+        parts = [conform_table(plan.sources[i].table.filter(pa.array(~plan.masks[i])),
+                               store.arrow_schema, store.column_defaults)
+                 for i in positions]  # the columns of the current schema, no others
         table = pa.concat_tables(parts).combine_chunks()
         origin = [(i, np.flatnonzero(~plan.masks[i])) for i in positions]
         if table.num_rows == 0:
@@ -157,8 +164,8 @@ class Compactor:
         name = f"{segment_id}.arrow"
         self._reserve(name)
         ref = write_table_file(store.directory, name, table)
-        segment = SealedSegment(segment_id, partition_id,
-                                open_table_file(store.directory, ref), store.layouts, ref)
+        segment = SealedSegment(segment_id, partition_id, store.open_table(ref, segment_id),
+                                store.layouts, ref)
         merged = _Merged(segment, origin, [name])
         if carrier is not None:
             merged.indexes = carry_indexes(plan.collection, plan.sources[carrier], segment,
@@ -208,6 +215,12 @@ class Compactor:
         with self._db._lock:
             for merged in built:
                 self._db._pending_files.difference_update(merged.files)
+
+
+def auto_compaction_enabled(meta) -> bool:
+    """The collection property ``collection.autocompaction.enabled`` ("false" leaves the
+    collection to manual ``compact()`` calls)."""
+    return meta.properties.get("collection.autocompaction.enabled") != "false"
 
 
 def _chosen(sealed: list[SealedSegment], force: bool,
