@@ -103,9 +103,9 @@ def test_mmap_changes_need_a_released_collection(db):
                  lambda: db.drop_collection_properties(None, "c", ["mmap.enabled"]),
                  lambda: db.alter_collection_field(None, "c", "t", {"mmap.enabled": True}),
                  lambda: db.alter_index_properties(None, "c", "v", {"mmap.enabled": True})):
-        with pytest.raises(MilvusException, match="release it first") as info:
+        with pytest.raises(MilvusException, match="mmap properties if collection loaded") as info:
             call()
-        assert info.value.code == 101
+        assert info.value.code == 104
 
 
 def test_partition_key_isolation_needs_a_partition_key(db, path):
@@ -113,8 +113,18 @@ def test_partition_key_isolation_needs_a_partition_key(db, path):
     db.create_collection(None, "plain", CollectionSchema([
         FieldSchema("id", DataType.INT64, is_primary=True),
         FieldSchema("v", DataType.FLOAT_VECTOR, dim=2)]))
-    with pytest.raises(ParamError, match="partition key"):
+    with pytest.raises(MilvusException, match="no partition key field") as info:
         db.alter_collection_properties(None, "plain", {"partitionkey.isolation": True})
+    assert info.value.code == 105
+
+
+def test_description_is_set_through_its_property(db, path):
+    db.alter_collection_properties(None, "c", {"collection.description": "my docs"})
+    info = db.describe_collection(None, "c")
+    assert info["description"] == "my docs" and info["properties"] == {}
+    db = reopen(db, path)
+    assert db.describe_collection(None, "c")["description"] == "my docs"
+    db.release()
 
 
 def test_create_collection_validates_properties_too(db):
@@ -137,10 +147,14 @@ def test_enabling_the_dynamic_field_keeps_old_rows_readable(db, path):
     assert db.describe_collection(None, "c")["enable_dynamic_field"] is True
     assert [r.get("color") for r in query(db)] == [None, None, None, "red"]
     assert [r["id"] for r in query(db, 'color == "red"', ["id"])] == [4]
-    with pytest.raises(ParamError, match="cannot be disabled"):
+    assert "dynamicfield.enabled" not in db.describe_collection(None, "c")["properties"]
+    with pytest.raises(ParamError, match="cannot supported to be disabled"):
         db.alter_collection_properties(None, "c", {"dynamicfield.enabled": False})
-    with pytest.raises(ParamError, match="cannot be"):
+    with pytest.raises(ParamError, match="cannot delete key dynamicfield.enabled"):
         db.drop_collection_properties(None, "c", ["dynamicfield.enabled"])
+    with pytest.raises(ParamError, match="with other properties"):
+        db.alter_collection_properties(None, "c", {"dynamicfield.enabled": True, "a": "b"})
+    db.alter_collection_properties(None, "c", {"dynamicfield.enabled": True})  # no-op
     db = reopen(db, path)
     db.load_collection(None, "c")
     assert [r.get("color") for r in query(db)] == [None, None, None, "red"]
@@ -224,11 +238,13 @@ def test_alter_field_lengths_grow_only_and_new_limits_apply(db, path):
 
 
 @pytest.mark.parametrize("field, params, error, words", [
-    ("t", {"max_length": 2}, ParamError, "can only grow"),
+    ("t", {"max_length": 2}, ParamError, "stored rows need \\(3\\)"),
+    ("tags", {"max_capacity": 1}, ParamError, "stored rows need \\(2\\)"),
+    ("tags", {"max_length": 1}, ParamError, "stored rows need \\(2\\)"),
     ("t", {"max_length": 70000}, ParamError, "65535"),
     ("t", {"max_length": "ten"}, ParamError, "expected an integer"),
     ("t", {"max_capacity": 9}, ParamError, "ARRAY"),
-    ("t", {"nullable": True}, ParamError, "cannot be altered"),
+    ("t", {"nullable": True}, ParamError, "does not allow update"),
     ("cat", {"max_length": 9}, ParamError, "VARCHAR"),
     ("tags", {"max_capacity": 5000}, ParamError, "4096"),
     ("id", {"mmap.enabled": True}, ParamError, "primary key"),
@@ -236,11 +252,28 @@ def test_alter_field_lengths_grow_only_and_new_limits_apply(db, path):
     ("t", {}, ParamError, "non-empty"),
 ])
 def test_alter_field_refused(db, path, field, params, error, words):
+    db.insert(None, "c", _rows([1], t="abc", tags=["ab", "b"]))
+    db.flush(None, "c")
+    db.insert(None, "c", _rows([2], t="a"))
+    db.delete(None, "c", ids=[3])
     db.release_collection(None, "c")
     before = manifest(path)
     with pytest.raises(error, match=words):
         db.alter_collection_field(None, "c", field, params)
     assert manifest(path) == before
+
+
+def test_alter_field_lengths_shrink_as_far_as_stored_rows_allow(db):
+    db.insert(None, "c", _rows([1], t="abc", tags=["ab", "b"]))
+    db.insert(None, "c", _rows([2], t="abcd", tags=["abc"]))
+    db.delete(None, "c", ids=[2])  # a deleted row does not count
+    db.alter_collection_field(None, "c", "t", {"max_length": 3})
+    db.alter_collection_field(None, "c", "tags", {"max_length": 2, "max_capacity": 2})
+    with pytest.raises(MilvusException, match="exceeds max_length"):
+        db.insert(None, "c", _rows([3], t="abcd"))
+    fields = {f["name"]: f for f in db.describe_collection(None, "c")["fields"]}
+    assert fields["t"]["params"]["max_length"] == 3
+    assert fields["tags"]["params"] == {"max_capacity": 2, "max_length": 2}
 
 
 def test_alter_field_mmap_on_released_collection(db):
@@ -344,13 +377,13 @@ def test_index_properties_shown_persisted_and_dropped(db, path):
 
 @pytest.mark.parametrize("call, error, words", [
     (lambda d: d.alter_index_properties(None, "c", "v", {"nlist": 8}), ParamError,
-     "not a configurable index param"),
+     "not configable index param"),
     (lambda d: d.alter_index_properties(None, "c", "v", {"mmap.enabled": "yes"}), ParamError,
      "boolean"),
     (lambda d: d.alter_index_properties(None, "c", "nope", {"mmap.enabled": True}),
      IndexNotExistException, "index not found"),
     (lambda d: d.drop_index_properties(None, "c", "v", ["nlist"]), ParamError,
-     "not a configurable"),
+     "not configable"),
     (lambda d: d.drop_index_properties(None, "c", "v", "mmap.enabled"), ParamError,
      "list of names"),
 ])
@@ -371,7 +404,7 @@ def test_database_properties_and_collection_quota(db, path):
     db.create_collection("other", "one", _schema())
     with pytest.raises(MilvusException, match="exceeded the limit") as info:
         db.create_collection("other", "two", _schema())
-    assert info.value.code == 65535
+    assert info.value.code == 102
     db = reopen(db, path)
     assert db.describe_database("other")["database.max.collections"] == "1"
     db.drop_database_properties("other", ["database.max.collections", "unset"])
