@@ -208,8 +208,10 @@ def test_add_field_old_rows_read_null_or_default_on_every_path(db, path):
     (FieldSchema("n", DataType.INT64), "must be nullable"),
     (FieldSchema("n", DataType.INT64, default_value=3), "must be nullable"),
     (FieldSchema("w", DataType.FLOAT_VECTOR, dim=2), "vector fields cannot be added"),
-    (FieldSchema("t", DataType.INT64, nullable=True), "already exists"),
-    (FieldSchema("p", DataType.INT64, nullable=True, is_partition_key=True), "partition_key"),
+    (FieldSchema("t", DataType.INT64, nullable=True), "duplicated field name t"),
+    (FieldSchema("p", DataType.INT64, nullable=True, is_partition_key=True),
+     "not support to add partition key field"),
+    (FieldSchema("i", DataType.INT64, nullable=True, auto_id=True), "auto_id"),
     (FieldSchema("s", DataType.VARCHAR, nullable=True), "max_length"),
     (FieldSchema("b", DataType.INT8, nullable=True, default_value=1000), "default value"),
     (FieldSchema("1bad", DataType.INT64, nullable=True), "invalid field name"),
@@ -223,7 +225,25 @@ def test_add_field_refused_changes_nothing(db, path, field, words):
     assert list(query(db)[0]) == ["id", "v", "t", "tags", "cat"]
 
 
-def test_alter_field_lengths_grow_only_and_new_limits_apply(db, path):
+def test_add_clustering_key_only_when_there_is_none(db):
+    db.add_collection_field(None, "c", FieldSchema("k1", DataType.INT64, nullable=True,
+                                                   is_clustering_key=True))
+    with pytest.raises(ParamError, match="already has another clustering key field"):
+        db.add_collection_field(None, "c", FieldSchema("k2", DataType.INT64, nullable=True,
+                                                       is_clustering_key=True))
+    assert db.describe_collection(None, "c")["fields"][-1]["is_clustering_key"] is True
+
+
+def test_add_field_up_to_the_field_limit(db):
+    for number in range(59):  # 5 fields + 59 = 64
+        db.add_collection_field(None, "c", FieldSchema(f"f{number}", DataType.BOOL,
+                                                       nullable=True))
+    with pytest.raises(ParamError, match="reached the maximum value 64"):
+        db.add_collection_field(None, "c", FieldSchema("one_more", DataType.BOOL,
+                                                       nullable=True))
+
+
+def test_alter_field_larger_lengths_let_longer_values_in(db, path):
     db.insert(None, "c", _rows([1]))
     with pytest.raises(MilvusException, match="exceeds max_length"):
         db.insert(None, "c", _rows([2], t="toolong"))

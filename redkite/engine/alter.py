@@ -271,12 +271,7 @@ class AlterMixin:
         with self._lock:
             collection = self._get(db_name, name)
             meta = collection.meta
-            if meta.schema.field(added.name) is not None:
-                raise ParamError(f"field {added.name!r} already exists in collection "
-                                 f"{meta.name!r}")
-            if len(meta.schema.fields) >= MAX_FIELDS:
-                raise ParamError(f"a collection has at most {MAX_FIELDS} fields: "
-                                 f"{meta.name!r} has {len(meta.schema.fields)}")
+            _check_addable(meta, added)
             schema = meta.schema.copy()
             added.field_id = max(f.field_id for f in schema.fields) + 1
             schema.fields.append(added)
@@ -467,18 +462,33 @@ def _checked_new_field(field: FieldSchema) -> FieldSchema:
     if added.is_vector:
         raise ParamError(f"{where}: vector fields cannot be added to an existing collection "
                          "(nullable vector fields are not supported by redkite)")
-    roles = [flag for flag in ("is_primary", "auto_id", "is_partition_key", "is_clustering_key",
-                               "is_dynamic", "is_function_output") if getattr(added, flag)]
+    if added.is_partition_key:
+        raise ParamError(f"not support to add partition key field, field name = {added.name}")
+    roles = [flag for flag in ("is_primary", "auto_id", "is_dynamic", "is_function_output")
+             if getattr(added, flag)]
     if roles:
         raise ParamError(f"{where}: an added field cannot be {roles[0]}")
     if not added.nullable:
-        raise ParamError(f"{where}: added field must be nullable (nullable=True), so rows "
-                         "already stored can hold no value")
+        raise ParamError(f"added field must be nullable, please check it, field name = "
+                         f"{added.name} (rows already stored hold no value for it)")
     if added.name == DYNAMIC_FIELD:
         raise ParamError(f"{where}: {DYNAMIC_FIELD} is reserved for the dynamic field "
                          f"(use the {DYNAMIC_KEY} collection property)")
     added.verify()
     return added
+
+
+def _check_addable(meta, added: FieldSchema) -> None:
+    """Rules that depend on the collection (Milvus's wording)."""
+    if meta.schema.field(added.name) is not None:
+        raise ParamError(f"duplicated field name {added.name}: collection {meta.name!r} "
+                         "has it already")
+    if len(meta.schema.fields) >= MAX_FIELDS:
+        raise ParamError(f"The number of fields has reached the maximum value {MAX_FIELDS}: "
+                         f"collection {meta.name!r}")
+    if added.is_clustering_key and any(f.is_clustering_key for f in meta.schema.fields):
+        raise ParamError(f"already has another clustering key field, field name: "
+                         f"{added.name}")
 
 
 def _check_droppable(meta, field: FieldSchema) -> None:
