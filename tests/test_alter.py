@@ -130,7 +130,12 @@ def test_description_is_set_through_its_property(db, path):
 def test_create_collection_validates_properties_too(db):
     with pytest.raises(ParamError, match="collection.ttl.seconds"):
         db.create_collection(None, "d", _schema(), properties={"collection.ttl.seconds": 5})
+    with pytest.raises(ParamError, match="enable_dynamic_field on the schema"):
+        db.create_collection(None, "d", _schema(), properties={"dynamicfield.enabled": True})
     assert not db.has_collection(None, "d")
+    db.create_collection(None, "d", _schema(), properties={"mmap.enabled": "False", "k": 1})
+    assert db.describe_collection(None, "d")["properties"] == {"mmap.enabled": "false",
+                                                                "k": "1"}
 
 
 def test_unknown_collection_is_reported(db):

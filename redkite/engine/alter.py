@@ -4,10 +4,11 @@ properties, fields added or dropped, and the function DDL Milvus has.
 The rules are Milvus 2.6 / 3.0's (see docs/client.md, "Changing a collection"):
 
 * properties are string key/value pairs. Keys Milvus gives a meaning to are validated and
-  either honoured (``collection.autocompaction.enabled``, ``dynamicfield.enabled``,
-  ``database.max.collections``, ``mmap.enabled``) or rejected when redkite cannot honour
-  them (a TTL, replicas, resource groups, rate limits, ...); any other key is stored as
-  the user's own metadata, as Milvus does;
+  either honoured (``collection.autocompaction.enabled``, ``database.max.collections``,
+  ``mmap.enabled``, ``partitionkey.isolation``; ``dynamicfield.enabled`` and
+  ``collection.description`` change the schema instead of being stored) or refused when
+  redkite cannot honour them (a TTL, replicas, resource groups, rate limits, ...); any
+  other key is stored as the user's own metadata, as Milvus does;
 * mmap settings change only while the collection is released;
 * an added field is a nullable scalar; rows written before read its default value, else
   null. A schema change seals the growing rows first, so every file holds one schema and
@@ -123,6 +124,18 @@ def collection_properties(properties: Any) -> dict[str, str]:
     known = dict.fromkeys(COLLECTION_BOOL_KEYS, _bool_text)
     known[DESCRIPTION_KEY] = _text
     return _checked_properties(properties, "collection", known, COLLECTION_NAMESPACES)
+
+
+def creation_properties(properties: Any) -> dict[str, str]:
+    """create_collection's properties: as :func:`collection_properties`, but the two keys
+    that stand for schema settings belong on the schema there."""
+    props = collection_properties(properties)
+    for key, setting in ((DYNAMIC_KEY, "enable_dynamic_field"),
+                         (DESCRIPTION_KEY, "description")):
+        if key in props:
+            raise ParamError(f"create_collection: set {setting} on the schema rather than "
+                             f"the {key!r} property")
+    return props
 
 
 def database_properties(properties: Any) -> dict[str, str]:
