@@ -378,7 +378,8 @@ def test_function_changes_follow_milvus_and_are_refused(text_db, path):
     with pytest.raises(ParamError, match="BM25"):
         text_db.drop_collection_function(None, "docs", "bm25")
     with pytest.raises(ParamError, match="not found"):
-        text_db.drop_collection_function(None, "docs", "nope")
+        text_db.alter_collection_function(None, "docs", "nope", bm25)
+    text_db.drop_collection_function(None, "docs", "nope")  # nothing to drop: a no-op
     with pytest.raises(ParamError, match="expects a Function"):
         text_db.add_collection_function(None, "docs", {"name": "x"})
     assert manifest(path) == before

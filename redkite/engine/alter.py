@@ -331,10 +331,14 @@ class AlterMixin:
 
     def drop_collection_function(self, db_name: str | None, name: str,
                                  function_name: str) -> None:
-        """Refused: Milvus does not drop a BM25 function, redkite's only function type."""
+        """Refused: Milvus does not drop a BM25 function, redkite's only function type.
+        Dropping a function the collection does not have is a no-op, as in Milvus."""
         with self._lock:
-            current = self._function(self._get(db_name, name).meta, function_name)
-        raise _function_change_refused("drop", current)
+            meta = self._get(db_name, name).meta
+            current = next((fn for fn in meta.schema.functions if fn.name == function_name),
+                           None)
+        if current is not None:
+            raise _function_change_refused("drop", current)
 
     @staticmethod
     def _function(meta, function_name: Any) -> Function:
