@@ -483,3 +483,56 @@ def test_a_read_pairing_old_views_with_a_new_schema_still_finds_its_columns(db):
     assert all(v.column("t").to_pylist() for v in store.snapshot() if v.segment_id
                < db.collections[("default", "c")].meta.dropped_columns["t"])
     assert [r["id"] for r in query(db, 'n == 4', ["id"])] == [1, 2, 3]
+
+
+def test_async_embedded_client(tmp_path):
+    import asyncio
+
+    from redkite import AsyncMilvusClient
+
+    async def run():
+        client = AsyncMilvusClient(str(tmp_path / "async.db"))
+        try:
+            await client.create_collection("c", dimension=2)
+            await client.insert("c", [{"id": 1, "vector": [1.0, 0.0]}])
+            await client.add_collection_field("c", "n", DataType.INT64, nullable=True)
+            await client.alter_collection_properties("c", {"owner": "ann"})
+            await client.alter_database_properties("default", {"team": "x"})
+            rows = await client.query("c", filter="n is null", output_fields=["n"])
+            info = await client.describe_collection("c")
+            team = (await client.describe_database("default"))["team"]
+            await client.flush_all()
+            return rows, info["properties"], team, await client.get_flush_all_state()
+        finally:
+            await client.close()
+
+    rows, properties, team, flushed = asyncio.run(run())
+    assert rows == [{"id": 1, "n": None}] and properties == {"owner": "ann"}
+    assert team == "x" and flushed is True
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda c: c.add_collection_field("c", "n", DataType.INT64, nullable=True, bogus=1),
+     "unknown argument"),
+    (lambda c: c.alter_collection_properties("c", ["a"]), "expected a dict"),
+    (lambda c: c.drop_collection_properties("c", "a"), "list of names"),
+    (lambda c: c.drop_collection_field("c"), "exactly one valid Drop identifier"),
+    (lambda c: c.drop_collection_field("c", "n", field_id=101), "exactly one"),
+    (lambda c: c.add_collection_function("c", "bm25"), "expected a Function"),
+    (lambda c: c.alter_index_properties("c", "vector", {"mmap.enabled": True}, x=1),
+     "do not apply"),
+    (lambda c: c.add_collection_field("c", "w", DataType.FLOAT_VECTOR, dim=2),
+     "requires nullable=True"),
+])
+def test_client_checks_arguments_first(tmp_path, call, words):
+    from redkite import MilvusClient
+
+    client = MilvusClient(str(tmp_path / "args.db"))
+    try:
+        client.create_collection("c", dimension=2)
+        with pytest.raises(ParamError, match=words):
+            call(client)
+        assert [f["name"] for f in client.describe_collection("c")["fields"]] == [
+            "id", "vector"]
+    finally:
+        client.close()
