@@ -103,9 +103,9 @@ def test_mmap_changes_need_a_released_collection(db):
                  lambda: db.drop_collection_properties(None, "c", ["mmap.enabled"]),
                  lambda: db.alter_collection_field(None, "c", "t", {"mmap.enabled": True}),
                  lambda: db.alter_index_properties(None, "c", "v", {"mmap.enabled": True})):
-        with pytest.raises(MilvusException, match="release it first") as info:
+        with pytest.raises(MilvusException, match="mmap properties if collection loaded") as info:
             call()
-        assert info.value.code == 101
+        assert info.value.code == 104
 
 
 def test_partition_key_isolation_needs_a_partition_key(db, path):
@@ -113,14 +113,29 @@ def test_partition_key_isolation_needs_a_partition_key(db, path):
     db.create_collection(None, "plain", CollectionSchema([
         FieldSchema("id", DataType.INT64, is_primary=True),
         FieldSchema("v", DataType.FLOAT_VECTOR, dim=2)]))
-    with pytest.raises(ParamError, match="partition key"):
+    with pytest.raises(MilvusException, match="no partition key field") as info:
         db.alter_collection_properties(None, "plain", {"partitionkey.isolation": True})
+    assert info.value.code == 105
+
+
+def test_description_is_set_through_its_property(db, path):
+    db.alter_collection_properties(None, "c", {"collection.description": "my docs"})
+    info = db.describe_collection(None, "c")
+    assert info["description"] == "my docs" and info["properties"] == {}
+    db = reopen(db, path)
+    assert db.describe_collection(None, "c")["description"] == "my docs"
+    db.release()
 
 
 def test_create_collection_validates_properties_too(db):
     with pytest.raises(ParamError, match="collection.ttl.seconds"):
         db.create_collection(None, "d", _schema(), properties={"collection.ttl.seconds": 5})
+    with pytest.raises(ParamError, match="enable_dynamic_field on the schema"):
+        db.create_collection(None, "d", _schema(), properties={"dynamicfield.enabled": True})
     assert not db.has_collection(None, "d")
+    db.create_collection(None, "d", _schema(), properties={"mmap.enabled": "False", "k": 1})
+    assert db.describe_collection(None, "d")["properties"] == {"mmap.enabled": "false",
+                                                                "k": "1"}
 
 
 def test_unknown_collection_is_reported(db):
@@ -137,10 +152,14 @@ def test_enabling_the_dynamic_field_keeps_old_rows_readable(db, path):
     assert db.describe_collection(None, "c")["enable_dynamic_field"] is True
     assert [r.get("color") for r in query(db)] == [None, None, None, "red"]
     assert [r["id"] for r in query(db, 'color == "red"', ["id"])] == [4]
-    with pytest.raises(ParamError, match="cannot be disabled"):
+    assert "dynamicfield.enabled" not in db.describe_collection(None, "c")["properties"]
+    with pytest.raises(ParamError, match="cannot supported to be disabled"):
         db.alter_collection_properties(None, "c", {"dynamicfield.enabled": False})
-    with pytest.raises(ParamError, match="cannot be"):
+    with pytest.raises(ParamError, match="cannot delete key dynamicfield.enabled"):
         db.drop_collection_properties(None, "c", ["dynamicfield.enabled"])
+    with pytest.raises(ParamError, match="with other properties"):
+        db.alter_collection_properties(None, "c", {"dynamicfield.enabled": True, "a": "b"})
+    db.alter_collection_properties(None, "c", {"dynamicfield.enabled": True})  # no-op
     db = reopen(db, path)
     db.load_collection(None, "c")
     assert [r.get("color") for r in query(db)] == [None, None, None, "red"]
@@ -194,8 +213,10 @@ def test_add_field_old_rows_read_null_or_default_on_every_path(db, path):
     (FieldSchema("n", DataType.INT64), "must be nullable"),
     (FieldSchema("n", DataType.INT64, default_value=3), "must be nullable"),
     (FieldSchema("w", DataType.FLOAT_VECTOR, dim=2), "vector fields cannot be added"),
-    (FieldSchema("t", DataType.INT64, nullable=True), "already exists"),
-    (FieldSchema("p", DataType.INT64, nullable=True, is_partition_key=True), "partition_key"),
+    (FieldSchema("t", DataType.INT64, nullable=True), "duplicated field name t"),
+    (FieldSchema("p", DataType.INT64, nullable=True, is_partition_key=True),
+     "not support to add partition key field"),
+    (FieldSchema("i", DataType.INT64, nullable=True, auto_id=True), "auto_id"),
     (FieldSchema("s", DataType.VARCHAR, nullable=True), "max_length"),
     (FieldSchema("b", DataType.INT8, nullable=True, default_value=1000), "default value"),
     (FieldSchema("1bad", DataType.INT64, nullable=True), "invalid field name"),
@@ -209,7 +230,25 @@ def test_add_field_refused_changes_nothing(db, path, field, words):
     assert list(query(db)[0]) == ["id", "v", "t", "tags", "cat"]
 
 
-def test_alter_field_lengths_grow_only_and_new_limits_apply(db, path):
+def test_add_clustering_key_only_when_there_is_none(db):
+    db.add_collection_field(None, "c", FieldSchema("k1", DataType.INT64, nullable=True,
+                                                   is_clustering_key=True))
+    with pytest.raises(ParamError, match="already has another clustering key field"):
+        db.add_collection_field(None, "c", FieldSchema("k2", DataType.INT64, nullable=True,
+                                                       is_clustering_key=True))
+    assert db.describe_collection(None, "c")["fields"][-1]["is_clustering_key"] is True
+
+
+def test_add_field_up_to_the_field_limit(db):
+    for number in range(59):  # 5 fields + 59 = 64
+        db.add_collection_field(None, "c", FieldSchema(f"f{number}", DataType.BOOL,
+                                                       nullable=True))
+    with pytest.raises(ParamError, match="reached the maximum value 64"):
+        db.add_collection_field(None, "c", FieldSchema("one_more", DataType.BOOL,
+                                                       nullable=True))
+
+
+def test_alter_field_larger_lengths_let_longer_values_in(db, path):
     db.insert(None, "c", _rows([1]))
     with pytest.raises(MilvusException, match="exceeds max_length"):
         db.insert(None, "c", _rows([2], t="toolong"))
@@ -224,11 +263,13 @@ def test_alter_field_lengths_grow_only_and_new_limits_apply(db, path):
 
 
 @pytest.mark.parametrize("field, params, error, words", [
-    ("t", {"max_length": 2}, ParamError, "can only grow"),
+    ("t", {"max_length": 2}, ParamError, "stored rows need \\(3\\)"),
+    ("tags", {"max_capacity": 1}, ParamError, "stored rows need \\(2\\)"),
+    ("tags", {"max_length": 1}, ParamError, "stored rows need \\(2\\)"),
     ("t", {"max_length": 70000}, ParamError, "65535"),
     ("t", {"max_length": "ten"}, ParamError, "expected an integer"),
     ("t", {"max_capacity": 9}, ParamError, "ARRAY"),
-    ("t", {"nullable": True}, ParamError, "cannot be altered"),
+    ("t", {"nullable": True}, ParamError, "does not allow update"),
     ("cat", {"max_length": 9}, ParamError, "VARCHAR"),
     ("tags", {"max_capacity": 5000}, ParamError, "4096"),
     ("id", {"mmap.enabled": True}, ParamError, "primary key"),
@@ -236,11 +277,28 @@ def test_alter_field_lengths_grow_only_and_new_limits_apply(db, path):
     ("t", {}, ParamError, "non-empty"),
 ])
 def test_alter_field_refused(db, path, field, params, error, words):
+    db.insert(None, "c", _rows([1], t="abc", tags=["ab", "b"]))
+    db.flush(None, "c")
+    db.insert(None, "c", _rows([2], t="a"))
+    db.delete(None, "c", ids=[3])
     db.release_collection(None, "c")
     before = manifest(path)
     with pytest.raises(error, match=words):
         db.alter_collection_field(None, "c", field, params)
     assert manifest(path) == before
+
+
+def test_alter_field_lengths_shrink_as_far_as_stored_rows_allow(db):
+    db.insert(None, "c", _rows([1], t="abc", tags=["ab", "b"]))
+    db.insert(None, "c", _rows([2], t="abcd", tags=["abc"]))
+    db.delete(None, "c", ids=[2])  # a deleted row does not count
+    db.alter_collection_field(None, "c", "t", {"max_length": 3})
+    db.alter_collection_field(None, "c", "tags", {"max_length": 2, "max_capacity": 2})
+    with pytest.raises(MilvusException, match="exceeds max_length"):
+        db.insert(None, "c", _rows([3], t="abcd"))
+    fields = {f["name"]: f for f in db.describe_collection(None, "c")["fields"]}
+    assert fields["t"]["params"]["max_length"] == 3
+    assert fields["tags"]["params"] == {"max_capacity": 2, "max_length": 2}
 
 
 def test_alter_field_mmap_on_released_collection(db):
@@ -320,7 +378,8 @@ def test_function_changes_follow_milvus_and_are_refused(text_db, path):
     with pytest.raises(ParamError, match="BM25"):
         text_db.drop_collection_function(None, "docs", "bm25")
     with pytest.raises(ParamError, match="not found"):
-        text_db.drop_collection_function(None, "docs", "nope")
+        text_db.alter_collection_function(None, "docs", "nope", bm25)
+    text_db.drop_collection_function(None, "docs", "nope")  # nothing to drop: a no-op
     with pytest.raises(ParamError, match="expects a Function"):
         text_db.add_collection_function(None, "docs", {"name": "x"})
     assert manifest(path) == before
@@ -344,13 +403,13 @@ def test_index_properties_shown_persisted_and_dropped(db, path):
 
 @pytest.mark.parametrize("call, error, words", [
     (lambda d: d.alter_index_properties(None, "c", "v", {"nlist": 8}), ParamError,
-     "not a configurable index param"),
+     "not configable index param"),
     (lambda d: d.alter_index_properties(None, "c", "v", {"mmap.enabled": "yes"}), ParamError,
      "boolean"),
     (lambda d: d.alter_index_properties(None, "c", "nope", {"mmap.enabled": True}),
      IndexNotExistException, "index not found"),
     (lambda d: d.drop_index_properties(None, "c", "v", ["nlist"]), ParamError,
-     "not a configurable"),
+     "not configable"),
     (lambda d: d.drop_index_properties(None, "c", "v", "mmap.enabled"), ParamError,
      "list of names"),
 ])
@@ -371,7 +430,7 @@ def test_database_properties_and_collection_quota(db, path):
     db.create_collection("other", "one", _schema())
     with pytest.raises(MilvusException, match="exceeded the limit") as info:
         db.create_collection("other", "two", _schema())
-    assert info.value.code == 65535
+    assert info.value.code == 102
     db = reopen(db, path)
     assert db.describe_database("other")["database.max.collections"] == "1"
     db.drop_database_properties("other", ["database.max.collections", "unset"])
@@ -424,3 +483,56 @@ def test_a_read_pairing_old_views_with_a_new_schema_still_finds_its_columns(db):
     assert all(v.column("t").to_pylist() for v in store.snapshot() if v.segment_id
                < db.collections[("default", "c")].meta.dropped_columns["t"])
     assert [r["id"] for r in query(db, 'n == 4', ["id"])] == [1, 2, 3]
+
+
+def test_async_embedded_client(tmp_path):
+    import asyncio
+
+    from redkite import AsyncMilvusClient
+
+    async def run():
+        client = AsyncMilvusClient(str(tmp_path / "async.db"))
+        try:
+            await client.create_collection("c", dimension=2)
+            await client.insert("c", [{"id": 1, "vector": [1.0, 0.0]}])
+            await client.add_collection_field("c", "n", DataType.INT64, nullable=True)
+            await client.alter_collection_properties("c", {"owner": "ann"})
+            await client.alter_database_properties("default", {"team": "x"})
+            rows = await client.query("c", filter="n is null", output_fields=["n"])
+            info = await client.describe_collection("c")
+            team = (await client.describe_database("default"))["team"]
+            await client.flush_all()
+            return rows, info["properties"], team, await client.get_flush_all_state()
+        finally:
+            await client.close()
+
+    rows, properties, team, flushed = asyncio.run(run())
+    assert rows == [{"id": 1, "n": None}] and properties == {"owner": "ann"}
+    assert team == "x" and flushed is True
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda c: c.add_collection_field("c", "n", DataType.INT64, nullable=True, bogus=1),
+     "unknown argument"),
+    (lambda c: c.alter_collection_properties("c", ["a"]), "expected a dict"),
+    (lambda c: c.drop_collection_properties("c", "a"), "list of names"),
+    (lambda c: c.drop_collection_field("c"), "exactly one valid Drop identifier"),
+    (lambda c: c.drop_collection_field("c", "n", field_id=101), "exactly one"),
+    (lambda c: c.add_collection_function("c", "bm25"), "expected a Function"),
+    (lambda c: c.alter_index_properties("c", "vector", {"mmap.enabled": True}, x=1),
+     "do not apply"),
+    (lambda c: c.add_collection_field("c", "w", DataType.FLOAT_VECTOR, dim=2),
+     "requires nullable=True"),
+])
+def test_client_checks_arguments_first(tmp_path, call, words):
+    from redkite import MilvusClient
+
+    client = MilvusClient(str(tmp_path / "args.db"))
+    try:
+        client.create_collection("c", dimension=2)
+        with pytest.raises(ParamError, match=words):
+            call(client)
+        assert [f["name"] for f in client.describe_collection("c")["fields"]] == [
+            "id", "vector"]
+    finally:
+        client.close()

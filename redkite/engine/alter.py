@@ -4,10 +4,11 @@ properties, fields added or dropped, and the function DDL Milvus has.
 The rules are Milvus 2.6 / 3.0's (see docs/client.md, "Changing a collection"):
 
 * properties are string key/value pairs. Keys Milvus gives a meaning to are validated and
-  either honoured (``collection.autocompaction.enabled``, ``dynamicfield.enabled``,
-  ``database.max.collections``, ``mmap.enabled``) or rejected when redkite cannot honour
-  them (a TTL, replicas, resource groups, rate limits, ...); any other key is stored as
-  the user's own metadata, as Milvus does;
+  either honoured (``collection.autocompaction.enabled``, ``database.max.collections``,
+  ``mmap.enabled``, ``partitionkey.isolation``; ``dynamicfield.enabled`` and
+  ``collection.description`` change the schema instead of being stored) or refused when
+  redkite cannot honour them (a TTL, replicas, resource groups, rate limits, ...); any
+  other key is stored as the user's own metadata, as Milvus does;
 * mmap settings change only while the collection is released;
 * an added field is a nullable scalar; rows written before read its default value, else
   null. A schema change seals the growing rows first, so every file holds one schema and
@@ -20,7 +21,10 @@ the database as it was), holds the database lock, and ends with a manifest write
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..columnar import arrow_schema
 from ..errors import FieldNotExistException, IndexNotExistException, MilvusException, ParamError
@@ -33,6 +37,7 @@ MMAP_KEY = "mmap.enabled"
 AUTOCOMPACTION_KEY = "collection.autocompaction.enabled"
 DYNAMIC_KEY = "dynamicfield.enabled"
 ISOLATION_KEY = "partitionkey.isolation"
+DESCRIPTION_KEY = "collection.description"
 MAX_COLLECTIONS_KEY = "database.max.collections"
 COLLECTION_BOOL_KEYS = (MMAP_KEY, AUTOCOMPACTION_KEY, DYNAMIC_KEY, ISOLATION_KEY)
 # Milvus's namespaces: a key in one of them that redkite does not honour is refused, so a
@@ -91,31 +96,53 @@ def _unsupported(key: str, scope: str) -> ParamError:
                       "keys outside Milvus's namespaces are stored as-is")
 
 
+def _count_text(key: str, value: Any) -> str:
+    return str(_int_value(key, value, 0))
+
+
+def _checked_properties(properties: Any, scope: str, known: dict,
+                        namespaces: tuple[str, ...]) -> dict[str, str]:
+    """``known`` keys normalized by their checker; other keys in Milvus's ``namespaces``
+    refused; any other key kept as text."""
+    out: dict[str, str] = {}
+    for key, value in _property_map(properties, f"{scope} properties").items():
+        if key in known:
+            out[key] = known[key](key, value)
+        elif key.startswith(namespaces):
+            raise _unsupported(key, scope)
+        else:
+            out[key] = _text(key, value)
+    return out
+
+
+def _text(key: str, value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
 def collection_properties(properties: Any) -> dict[str, str]:
     """Milvus-known collection keys validated and normalized; other keys kept as text."""
-    out: dict[str, str] = {}
-    for key, value in _property_map(properties, "collection properties").items():
-        if key in COLLECTION_BOOL_KEYS:
-            out[key] = _bool_text(key, value)
-        elif key.startswith(COLLECTION_NAMESPACES):
-            raise _unsupported(key, "collection")
-        else:
-            out[key] = value if isinstance(value, str) else str(value)
-    return out
+    known = dict.fromkeys(COLLECTION_BOOL_KEYS, _bool_text)
+    known[DESCRIPTION_KEY] = _text
+    return _checked_properties(properties, "collection", known, COLLECTION_NAMESPACES)
+
+
+def creation_properties(properties: Any) -> dict[str, str]:
+    """create_collection's properties: as :func:`collection_properties`, but the two keys
+    that stand for schema settings belong on the schema there."""
+    props = collection_properties(properties)
+    for key, setting in ((DYNAMIC_KEY, "enable_dynamic_field"),
+                         (DESCRIPTION_KEY, "description")):
+        if key in props:
+            raise ParamError(f"create_collection: set {setting} on the schema rather than "
+                             f"the {key!r} property")
+    return props
 
 
 def database_properties(properties: Any) -> dict[str, str]:
     """``database.max.collections`` (an integer >= 0, honoured by create_collection);
     other ``database.*`` keys refused; any other key kept as text."""
-    out: dict[str, str] = {}
-    for key, value in _property_map(properties, "database properties").items():
-        if key == MAX_COLLECTIONS_KEY:
-            out[key] = str(_int_value(key, value, 0))
-        elif key.startswith(DATABASE_NAMESPACES):
-            raise _unsupported(key, "database")
-        else:
-            out[key] = value if isinstance(value, str) else str(value)
-    return out
+    return _checked_properties(properties, "database", {MAX_COLLECTIONS_KEY: _count_text},
+                               DATABASE_NAMESPACES)
 
 
 def column_defaults(schema: CollectionSchema) -> dict[str, Any]:
@@ -132,13 +159,14 @@ class AlterMixin:
 
     # ---- helpers -------------------------------------------------------------------------
     @staticmethod
-    def _require_released(meta, keys: Iterable[str], what: str) -> None:
-        """Milvus changes mmap settings only on a released collection."""
+    def _require_released(meta, keys: Iterable[str], action: str) -> None:
+        """Milvus changes mmap settings only on a released collection (code 104,
+        "collection already loaded")."""
         if meta.load_state == LoadState.Loaded and any(k in (MMAP_KEY, "mmap_enabled")
                                                        for k in keys):
             raise MilvusException(
-                101, f"can not alter mmap properties of {what} while collection "
-                     f"{meta.name!r} is loaded: release it first")
+                104, f"can not {action} mmap properties if collection loaded: release "
+                     f"collection {meta.name!r} first")
 
     def _change_schema(self, collection, schema: CollectionSchema) -> None:
         """Seal the growing rows, adopt ``schema`` (the old one stays valid for readers
@@ -161,39 +189,56 @@ class AlterMixin:
     def alter_collection_properties(self, db_name: str | None, name: str,
                                     properties: dict) -> None:
         """Set collection properties (see :func:`collection_properties`); describe_collection
-        shows them. ``dynamicfield.enabled=true`` turns the dynamic field on (it cannot be
-        turned off); ``partitionkey.isolation`` needs a partition key field."""
+        shows them. As in Milvus, ``collection.description`` sets the description and
+        ``dynamicfield.enabled`` (alone in its request) turns the dynamic field on — it
+        cannot be turned off — instead of being stored."""
         props = collection_properties(properties)
         with self._lock:
             collection = self._get(db_name, name)
             meta = collection.meta
-            self._require_released(meta, props, "a collection")
+            self._require_released(meta, props, "alter")
+            if DYNAMIC_KEY in props:
+                self._enable_dynamic_field(collection, props)
+                return
             if props.get(ISOLATION_KEY) == "true" and not any(
                     f.is_partition_key for f in meta.schema.fields):
-                raise ParamError(f"partition key isolation needs a partition key field: "
-                                 f"collection {meta.name!r} has none")
-            dynamic = props.get(DYNAMIC_KEY)
-            if dynamic == "false" and meta.schema.enable_dynamic_field:
-                raise ParamError(f"the dynamic field of collection {meta.name!r} cannot be "
-                                 "disabled once enabled")
+                raise MilvusException(105, f"partition key isolation mode is enabled but no "
+                                           f"partition key field is set in collection "
+                                           f"{meta.name!r}: set the partition key first")
+            description = props.pop(DESCRIPTION_KEY, None)
             meta.properties.update(props)
-            if dynamic == "true" and not meta.schema.enable_dynamic_field:
+            if description is not None and description != meta.schema.description:
                 schema = meta.schema.copy()
-                schema.enable_dynamic_field = True
+                schema.description = description
                 self._change_schema(collection, schema)
             else:
                 self._persist()
+
+    def _enable_dynamic_field(self, collection, props: dict[str, str]) -> None:
+        meta = collection.meta
+        if len(props) != 1:
+            raise ParamError(f"cannot alter dynamic schema with other properties at the same "
+                             f"time: {sorted(props)}")
+        wanted = props[DYNAMIC_KEY] == "true"
+        if wanted == meta.schema.enable_dynamic_field:
+            return
+        if not wanted:
+            raise ParamError(f"dynamic schema cannot supported to be disabled: the dynamic "
+                             f"field of collection {meta.name!r} stays on")
+        schema = meta.schema.copy()
+        schema.enable_dynamic_field = True
+        self._change_schema(collection, schema)
 
     def drop_collection_properties(self, db_name: str | None, name: str,
                                    property_keys: list[str]) -> None:
         """Remove collection properties; keys that are not set are ignored (as Milvus)."""
         keys = _key_list(property_keys, "drop_collection_properties")
+        if DYNAMIC_KEY in keys:
+            raise ParamError(f"cannot delete key {DYNAMIC_KEY}, dynamic field schema could "
+                             "support set to true/false")
         with self._lock:
             meta = self._get(db_name, name).meta
-            self._require_released(meta, keys, "a collection")
-            if DYNAMIC_KEY in keys and meta.schema.enable_dynamic_field:
-                raise ParamError(f"the dynamic field of collection {meta.name!r} cannot be "
-                                 f"disabled once enabled: {DYNAMIC_KEY!r} cannot be dropped")
+            self._require_released(meta, keys, "delete")
             if any(k in meta.properties for k in keys):
                 for key in keys:
                     meta.properties.pop(key, None)
@@ -203,8 +248,8 @@ class AlterMixin:
     def alter_collection_field(self, db_name: str | None, name: str, field_name: str,
                                field_params: dict) -> None:
         """Change a field's ``max_length`` (VARCHAR, ARRAY of VARCHAR), ``max_capacity``
-        (ARRAY) — only upwards, so stored rows stay valid — or ``mmap.enabled``. The
-        primary key cannot be altered."""
+        (ARRAY) — lowered only as far as the stored rows allow — or ``mmap.enabled``.
+        The primary key cannot be altered."""
         params = _property_map(field_params, "alter_collection_field")
         with self._lock:
             collection = self._get(db_name, name)
@@ -212,8 +257,12 @@ class AlterMixin:
             field = self._field(meta, field_name)
             if field.is_primary:
                 raise ParamError(f"the primary key field {field.name!r} cannot be altered")
-            self._require_released(meta, params, f"field {field.name!r}")
-            changes = dict(_field_param(field, key, value) for key, value in params.items())
+            self._require_released(meta, params, "alter")
+            def needed(key: str) -> int:
+                return _longest_stored(collection.store.snapshot(), field, key)
+
+            changes = dict(_field_param(field, key, value, needed)
+                           for key, value in params.items())
             schema = meta.schema.copy()
             schema.field(field.name).params.update(changes)
             self._change_schema(collection, schema)
@@ -235,12 +284,7 @@ class AlterMixin:
         with self._lock:
             collection = self._get(db_name, name)
             meta = collection.meta
-            if meta.schema.field(added.name) is not None:
-                raise ParamError(f"field {added.name!r} already exists in collection "
-                                 f"{meta.name!r}")
-            if len(meta.schema.fields) >= MAX_FIELDS:
-                raise ParamError(f"a collection has at most {MAX_FIELDS} fields: "
-                                 f"{meta.name!r} has {len(meta.schema.fields)}")
+            _check_addable(meta, added)
             schema = meta.schema.copy()
             added.field_id = max(f.field_id for f in schema.fields) + 1
             schema.fields.append(added)
@@ -287,10 +331,14 @@ class AlterMixin:
 
     def drop_collection_function(self, db_name: str | None, name: str,
                                  function_name: str) -> None:
-        """Refused: Milvus does not drop a BM25 function, redkite's only function type."""
+        """Refused: Milvus does not drop a BM25 function, redkite's only function type.
+        Dropping a function the collection does not have is a no-op, as in Milvus."""
         with self._lock:
-            current = self._function(self._get(db_name, name).meta, function_name)
-        raise _function_change_refused("drop", current)
+            meta = self._get(db_name, name).meta
+            current = next((fn for fn in meta.schema.functions if fn.name == function_name),
+                           None)
+        if current is not None:
+            raise _function_change_refused("drop", current)
 
     @staticmethod
     def _function(meta, function_name: Any) -> Function:
@@ -306,13 +354,10 @@ class AlterMixin:
         """Set ``mmap.enabled`` on an index (the only index property Milvus lets one
         change); describe_index shows it (a bool). The collection must be released."""
         props = _property_map(properties, "alter_index_properties")
-        unknown = sorted(set(props) - set(INDEX_KEYS))
-        if unknown:
-            raise ParamError(f"{unknown[0]} is not a configurable index param (configurable: "
-                             f"{list(INDEX_KEYS)})")
+        _check_index_keys(props)
         values = {key: _bool_text(key, value) == "true" for key, value in props.items()}
         with self._lock:
-            index = self._index(db_name, name, index_name, values)
+            index = self._index(db_name, name, index_name, values, "alter")
             index.properties.update(values)
             self._persist()
 
@@ -320,24 +365,22 @@ class AlterMixin:
                               property_keys: list[str]) -> None:
         """Remove index properties (``mmap.enabled``); keys not set are ignored."""
         keys = _key_list(property_keys, "drop_index_properties")
-        unknown = sorted(set(keys) - set(INDEX_KEYS))
-        if unknown:
-            raise ParamError(f"{unknown[0]} is not a configurable index param (configurable: "
-                             f"{list(INDEX_KEYS)})")
+        _check_index_keys(keys)
         with self._lock:
-            index = self._index(db_name, name, index_name, keys)
+            index = self._index(db_name, name, index_name, keys, "delete")
             if any(k in index.properties for k in keys):
                 for key in keys:
                     index.properties.pop(key, None)
                 self._persist()
 
-    def _index(self, db_name: str | None, name: str, index_name: Any, keys: Iterable[str]):
+    def _index(self, db_name: str | None, name: str, index_name: Any, keys: Iterable[str],
+               action: str):
         meta = self._get(db_name, name).meta
         index = meta.indexes.get(index_name) if isinstance(index_name, str) else None
         if index is None:
             raise IndexNotExistException(f"index not found[collection={meta.name}]"
                                          f"[index={index_name}]")
-        self._require_released(meta, keys, f"index {index_name!r}")
+        self._require_released(meta, keys, action)
         return index
 
     # ---- database properties -------------------------------------------------------------
@@ -368,13 +411,24 @@ class AlterMixin:
         count = sum(1 for d, _ in self.collections if d == db)
         if count >= int(limit):
             raise MilvusException(
-                65535, f"exceeded the limit number of collections[dbName={db}]"
+                102, f"exceeded the limit number of collections[dbName={db}]"
                        f"[limit={limit}]: {MAX_COLLECTIONS_KEY} is {limit}")
 
 
-def _field_param(field: FieldSchema, key: str, value: Any) -> tuple[str, Any]:
+def _check_index_keys(keys: Iterable[str]) -> None:
+    unknown = sorted(set(keys) - set(INDEX_KEYS))
+    if unknown:  # Milvus's wording
+        raise ParamError(f"{unknown[0]} is not configable index param (configurable: "
+                         f"{list(INDEX_KEYS)}; rebuild the index to change its build "
+                         "parameters)")
+
+
+def _field_param(field: FieldSchema, key: str, value: Any,
+                 needed_by_rows: Callable[[str], int]) -> tuple[str, Any]:
     """One alter_collection_field parameter checked against the field: the field
-    parameter it sets and its value (``mmap.enabled`` is the field's ``mmap_enabled``)."""
+    parameter it sets and its value (``mmap.enabled`` is the field's ``mmap_enabled``).
+    A smaller ``max_length`` / ``max_capacity`` must still hold every stored value
+    (``needed_by_rows(key)``)."""
     if key in (MMAP_KEY, "mmap_enabled"):
         return "mmap_enabled", _bool_text(key, value) == "true"
     where = f"field {field.name!r}"
@@ -390,14 +444,31 @@ def _field_param(field: FieldSchema, key: str, value: Any) -> tuple[str, Any]:
                              f"{field.dtype.name}")
         limit = MAX_ARRAY_CAPACITY
     else:
-        raise ParamError(f"{where}: {key!r} cannot be altered (alterable: max_length, "
-                         f"max_capacity, {MMAP_KEY})")
+        raise ParamError(f"{where}: {key} does not allow update in collection field param "
+                         f"(alterable: max_length, max_capacity, {MMAP_KEY})")
     number = _int_value(f"{where} {key}", value, 1, limit)
-    current = int(field.params[key])
-    if number < current:
-        raise ParamError(f"{where}: {key} can only grow ({current} -> {number} would make "
-                         "stored values invalid)")
+    if number < int(field.params[key]):
+        needed = needed_by_rows(key)
+        if needed > number:
+            raise ParamError(f"{where}: {key} {number} is less than stored rows need "
+                             f"({needed}): stored values must stay valid")
     return key, number
+
+
+def _longest_stored(views: list, field: FieldSchema, key: str) -> int:
+    """The ``max_length`` (bytes of a string or of an array's longest string) or the
+    ``max_capacity`` (elements) the live rows of ``field`` need."""
+    longest = 0
+    for view in views:
+        column = view.column(field.name).filter(pa.array(view.alive()))
+        if key == "max_capacity":
+            lengths = pc.list_value_length(column)
+        elif field.dtype == DataType.ARRAY:
+            lengths = pc.binary_length(pc.list_flatten(column))
+        else:
+            lengths = pc.binary_length(column)
+        longest = max(longest, pc.max(lengths).as_py() or 0)
+    return longest
 
 
 def _checked_new_field(field: FieldSchema) -> FieldSchema:
@@ -408,18 +479,33 @@ def _checked_new_field(field: FieldSchema) -> FieldSchema:
     if added.is_vector:
         raise ParamError(f"{where}: vector fields cannot be added to an existing collection "
                          "(nullable vector fields are not supported by redkite)")
-    roles = [flag for flag in ("is_primary", "auto_id", "is_partition_key", "is_clustering_key",
-                               "is_dynamic", "is_function_output") if getattr(added, flag)]
+    if added.is_partition_key:
+        raise ParamError(f"not support to add partition key field, field name = {added.name}")
+    roles = [flag for flag in ("is_primary", "auto_id", "is_dynamic", "is_function_output")
+             if getattr(added, flag)]
     if roles:
         raise ParamError(f"{where}: an added field cannot be {roles[0]}")
     if not added.nullable:
-        raise ParamError(f"{where}: added field must be nullable (nullable=True), so rows "
-                         "already stored can hold no value")
+        raise ParamError(f"added field must be nullable, please check it, field name = "
+                         f"{added.name} (rows already stored hold no value for it)")
     if added.name == DYNAMIC_FIELD:
         raise ParamError(f"{where}: {DYNAMIC_FIELD} is reserved for the dynamic field "
                          f"(use the {DYNAMIC_KEY} collection property)")
     added.verify()
     return added
+
+
+def _check_addable(meta, added: FieldSchema) -> None:
+    """Rules that depend on the collection (Milvus's wording)."""
+    if meta.schema.field(added.name) is not None:
+        raise ParamError(f"duplicated field name {added.name}: collection {meta.name!r} "
+                         "has it already")
+    if len(meta.schema.fields) >= MAX_FIELDS:
+        raise ParamError(f"The number of fields has reached the maximum value {MAX_FIELDS}: "
+                         f"collection {meta.name!r}")
+    if added.is_clustering_key and any(f.is_clustering_key for f in meta.schema.fields):
+        raise ParamError(f"already has another clustering key field, field name: "
+                         f"{added.name}")
 
 
 def _check_droppable(meta, field: FieldSchema) -> None:

@@ -21,7 +21,7 @@ from ..types import ConsistencyLevel, LoadState
 from .catalog import (
     DEFAULT_DB, DEFAULT_PARTITION, MAX_PARTITIONS, CollectionMeta, IndexMeta, normalize_index,
 )
-from .alter import collection_properties, database_properties
+from .alter import creation_properties, database_properties
 from .text import validate_schema_analyzers
 from .expr.scalar_index import forget_structures
 from .index.scalar_rules import parse_json_path
@@ -116,7 +116,7 @@ class DdlMixin:
         schema.verify()
         validate_schema_analyzers(schema)
         level = _consistency(consistency_level)
-        props = collection_properties(properties) if properties else {}
+        props = creation_properties(properties) if properties else {}
         with self._lock:
             existing = self.collections.get((db, name))
             if existing is not None or name in self.aliases.get(db, {}):

@@ -558,7 +558,8 @@ class AsyncMilvusClient:
     async def alter_collection_field(self, collection_name: str, field_name: str,
                                      field_params: dict, timeout: float | None = None,
                                      **kwargs: Any) -> None:
-        """Raise a field's ``max_length`` / ``max_capacity`` or set its ``mmap.enabled``."""
+        """Change a field's ``max_length`` / ``max_capacity`` (lowered only as far as the
+        stored values allow) or its ``mmap.enabled``."""
         base.reject_unknown("alter_collection_field", kwargs)
         await self._db_call("alter_collection_field", name=base.check_name(collection_name),
                             field_name=base.check_name(field_name, "field_name"),
