@@ -103,16 +103,24 @@ def _as_field_one(payload: bytes) -> bytes:
 
 @dataclass
 class RunningServer:
-    """A started server: its gRPC server, the bound port and the database it serves."""
+    """A started server: its gRPC server, the bound port and the database it serves;
+    ``frontdoor``/``rest``: the same-port front door and the REST application (None when
+    the server was started without REST)."""
 
     server: grpc.Server
     port: int
     db: Database
     address: str
+    frontdoor: Any = None
+    rest: Any = None
 
     def stop(self, grace: float | None = 2.0) -> None:
         """Stop taking calls, let running ones finish (``grace`` seconds), close the db."""
+        if self.frontdoor is not None:
+            self.frontdoor.stop()
         self.server.stop(grace).wait()
+        if self.rest is not None:
+            self.rest.close()
         self.db.release()
 
 
@@ -145,12 +153,24 @@ class AuthConfig:
     root_password: str = DEFAULT_ROOT_PASSWORD
 
 
+@dataclass(frozen=True)
+class RestConfig:
+    """``enabled``: serve the REST API on the gRPC port (through the front door);
+    ``max_body_bytes``: the largest request body accepted."""
+
+    enabled: bool = True
+    max_body_bytes: int = 64 << 20
+
+
 def start_server(data_dir: str, host: str = "127.0.0.1", port: int = 19530, *,
                  max_workers: int = DEFAULT_WORKERS, auth: AuthConfig = AuthConfig(),
-                 tls: TlsConfig | None = None,
+                 tls: TlsConfig | None = None, rest: RestConfig = RestConfig(),
                  interceptors: Sequence[grpc.ServerInterceptor] = ()) -> RunningServer:
     """Open the database in ``data_dir`` and serve it on ``host:port`` (0: any free port),
-    over TLS when ``tls`` is given, authenticating calls when ``auth.enabled``."""
+    over TLS when ``tls`` is given, authenticating calls when ``auth.enabled``. With
+    ``rest.enabled`` the port also serves the REST API: a front door
+    (:mod:`redkite.server.frontdoor`) owns the port and forwards gRPC to grpcio on an
+    internal loopback port."""
     db = Database.open(data_dir)
     try:
         store = AuthStore(db.path, auth.root_password)
@@ -164,26 +184,61 @@ def start_server(data_dir: str, host: str = "127.0.0.1", port: int = 19530, *,
                      ("grpc.so_reuseport", 0)])
         server.add_generic_rpc_handlers((service_handler(MilvusServicer(db, store)),
                                          UnimplementedHandler()))
-        address = f"{host}:{port}"
-        bound = (server.add_secure_port(address, tls.credentials()) if tls
-                 else server.add_insecure_port(address))
-        if bound == 0:
-            raise OSError(f"cannot listen on {host}:{port} (address in use or not local)")
-        server.start()
+        if rest.enabled:
+            internal = server.add_insecure_port("127.0.0.1:0")
+            server.start()
+            try:
+                door, app = _open_front_door(db, store, host, port, internal, max_workers,
+                                             auth, tls, rest)
+            except BaseException:
+                server.stop(None)
+                raise
+            bound = door.port
+        else:
+            door = app = None
+            address = f"{host}:{port}"
+            bound = (server.add_secure_port(address, tls.credentials()) if tls
+                     else server.add_insecure_port(address))
+            if bound == 0:
+                raise OSError(f"cannot listen on {host}:{port} (address in use or not local)")
+            server.start()
     except BaseException:
         db.release()
         raise
-    log.info("redkite serving %s on %s:%d (%s%s)", data_dir, host, bound,
-             "TLS" if tls else "plaintext", ", authentication on" if auth.enabled else "")
-    return RunningServer(server, bound, db, f"{host}:{bound}")
+    log.info("redkite serving %s on %s:%d (%s%s%s)", data_dir, host, bound,
+             "TLS" if tls else "plaintext", ", authentication on" if auth.enabled else "",
+             ", gRPC and REST" if rest.enabled else "")
+    return RunningServer(server, bound, db, f"{host}:{bound}", door, app)
+
+
+def _open_front_door(db: Database, store: AuthStore, host: str, port: int, internal: int,
+                     workers: int, auth: AuthConfig, tls: TlsConfig | None,
+                     rest: RestConfig) -> tuple[Any, Any]:
+    """Start the REST app and the front door on ``host:port`` (grpcio on ``internal``)."""
+    from .frontdoor import FrontDoor, server_ssl_context
+    from .rest.app import RestApp
+    from .rest.routes import all_routes
+
+    app = RestApp(db, store, all_routes(), auth=auth.enabled,
+                  max_body_bytes=rest.max_body_bytes, workers=workers)
+    context = server_ssl_context(tls.cert, tls.key, tls.ca) if tls else None
+    door = FrontDoor(host, port, ("127.0.0.1", internal), app, context)
+    try:
+        door.start()
+    except BaseException:
+        door.stop()
+        app.close()
+        raise
+    return door, app
 
 
 def serve_forever(data_dir: str, host: str, port: int, *, max_workers: int = DEFAULT_WORKERS,
                   auth: AuthConfig = AuthConfig(), tls: TlsConfig | None = None,
-                  ready: Any = None) -> None:
+                  rest: RestConfig = RestConfig(), ready: Any = None) -> None:
     """Run until SIGINT or SIGTERM, then stop gracefully and close the database.
     ``ready(running)`` is called once the port is bound."""
-    running = start_server(data_dir, host, port, max_workers=max_workers, auth=auth, tls=tls)
+    running = start_server(data_dir, host, port, max_workers=max_workers, auth=auth, tls=tls,
+                           rest=rest)
     stopping = threading.Event()
 
     def on_signal(signum, frame):  # noqa: ARG001 - signal handler signature
