@@ -255,6 +255,26 @@ class AuthStore:
             self._state["grants"] = kept
             self._save()
 
+    def operate_privilege_v2(self, role: str, privilege: str, db_name: str,
+                             collection_name: str, grantor: str, grant_it: bool) -> None:
+        """grant_privilege_v2: the object type follows from the privilege or group (a
+        Global one needs collection ``*``; a cluster-level group also database ``*``)."""
+        object_type = privileges.object_type_of(privilege, self.privilege_group_names())
+        if privileges.group_level(privilege) == "Cluster" and db_name != privileges.ANY:
+            raise ParamError(f"privilege group {privilege!r} is a cluster-level group: "
+                             f"db_name and collection_name must be '*', got db_name "
+                             f"{db_name!r}")
+        if object_type == privileges.COLLECTION:
+            object_name = collection_name
+        elif collection_name not in ("", privileges.ANY):
+            raise ParamError(f"privilege {privilege!r} applies to the {object_type} object: "
+                             f"collection_name must be '*', got {collection_name!r}")
+        else:
+            object_name = privileges.ANY
+        self.operate_privilege({"role": role, "object": object_type,
+                                "object_name": object_name, "privilege": privilege,
+                                "db_name": db_name, "grantor": grantor}, grant_it=grant_it)
+
     def select_grants(self, role: str, object_type: str = "", object_name: str = "",
                       db_name: str = "") -> list[dict[str, Any]]:
         """The grants of ``role``, optionally narrowed to one object and database."""

@@ -18,7 +18,6 @@ from ..errors import ParamError
 from ..protocol import milvus_pb2
 from .auth import AuthStore
 from .grpc_auth import call_db, credentials
-from .privileges import ANY, COLLECTION, group_level, object_type_of
 from .rpc import rpc
 
 
@@ -119,24 +118,11 @@ class RbacRpcs:
 
     @rpc(None)
     def OperatePrivilegeV2(self, request, context):
-        privilege = request.grantor.privilege.name
-        object_type = object_type_of(privilege, self.auth.privilege_group_names())
-        if group_level(privilege) == "Cluster" and request.db_name != ANY:
-            raise ParamError(f"privilege group {privilege!r} is a cluster-level group: "
-                             f"db_name and collection_name must be '*', got db_name "
-                             f"{request.db_name!r}")
-        if object_type == COLLECTION:
-            object_name = request.collection_name
-        elif request.collection_name not in ("", ANY):
-            raise ParamError(f"privilege {privilege!r} applies to the {object_type} object: "
-                             f"collection_name must be '*', got {request.collection_name!r}")
-        else:
-            object_name = ANY
-        self.auth.operate_privilege({
-            "role": request.role.name, "object": object_type, "object_name": object_name,
-            "privilege": privilege,
-            "db_name": request.db_name or call_db(None, context.invocation_metadata()),
-            "grantor": self.caller(context)}, grant_it=request.type == milvus_pb2.Grant)
+        self.auth.operate_privilege_v2(
+            request.role.name, request.grantor.privilege.name,
+            request.db_name or call_db(None, context.invocation_metadata()),
+            request.collection_name, self.caller(context),
+            grant_it=request.type == milvus_pb2.Grant)
 
     @rpc(milvus_pb2.SelectGrantResponse)
     def SelectGrant(self, request, context):

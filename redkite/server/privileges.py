@@ -72,8 +72,9 @@ def _table() -> dict[str, Requirement]:
         "Insert": ("Insert", 3), "Delete": ("Delete", 3), "Upsert": ("Upsert", 3),
         "Search": ("Search", 3), "HybridSearch": ("Search", 3), "Query": ("Query", 3),
         "GetFlushState": ("GetFlushState", 4), "ManualCompaction": ("Compaction", 4),
-        "Import": ("Import", 3), "GetImportProgress": ("GetImportProgress", 3),
-        "ListImports": ("ListImport", 3),
+        "AlterIndex": ("CreateIndex", 3), "Import": ("Import", 1),
+        # import progress and listing (REST only: the object is the job's collection)
+        "GetImportProgress": ("GetImportProgress", 0), "ListImports": ("ListImport", 0),
     }
     table = {rpc: Requirement(GLOBAL, privilege) for rpc, privilege in global_rpcs.items()}
     table.update({rpc: Requirement(COLLECTION, privilege, field)

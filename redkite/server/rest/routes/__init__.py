@@ -8,6 +8,8 @@ from ..framework import Route
 
 FAMILIES = [
     "collections",
+    "partitions", "indexes", "aliases", "databases", "users", "roles", "privilege_groups",
+    "jobs", "resource_groups",
 ]
 
 
