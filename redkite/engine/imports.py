@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..columnar import ColumnBatch, arrow_type
+from ..schema import DYNAMIC_FIELD
 from ..errors import MilvusException, ParamError
 
 BATCH_ROWS = 4096
@@ -46,6 +47,9 @@ class ImportFailed(MilvusException):
     """A job's file could not be read or its rows inserted (Milvus code 2100)."""
 
     default_code = 2100
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message=message)
 
 
 @dataclass
@@ -201,9 +205,10 @@ class ImportJobs:
             job.state = IMPORTING
             current: ImportFile | None = None
             try:
-                for current in job.files:  # pre-import: open and count every file
+                schema = self._database().schema_of(job.db_name, job.collection_name)[0]
+                for current in job.files:  # pre-import: open, check and count every file
                     current.size = current.path.stat().st_size
-                    current.total_rows = _count_rows(current.path)
+                    current.total_rows = _count_rows(current.path, schema)
                 for current in job.files:
                     current.state = IMPORTING
                     self._import(job, current, deadline)
@@ -267,13 +272,23 @@ def _read_json_rows(path: Path) -> list:
     return rows
 
 
-def _count_rows(path: Path) -> int:
+def _count_rows(path: Path, schema: Any) -> int:
+    """The file's row count; a Parquet file's columns must be schema fields (or ``$meta``
+    when the schema has dynamic fields)."""
     if path.suffix.lower() == ".json":
         return len(_read_json_rows(path))
     try:
-        return pq.ParquetFile(path).metadata.num_rows
+        parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
         raise ImportFailed(f"{path.name} is not a readable Parquet file: {exc}") from None
+    known = {f.name for f in schema.fields} | ({DYNAMIC_FIELD} if schema.enable_dynamic_field
+                                               else set())
+    unknown = [name for name in parquet.schema_arrow.names if name not in known]
+    if unknown:
+        raise ImportFailed(f"{path.name} has column(s) {unknown} that are not fields of the "
+                           f"collection (dynamic fields go in a `{DYNAMIC_FIELD}` column of "
+                           "JSON objects)")
+    return parquet.metadata.num_rows
 
 
 def _batches(path: Path, schema: Any) -> Iterator[Any]:
