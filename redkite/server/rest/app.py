@@ -209,7 +209,10 @@ class RestApp:
             except ValueError as exc:  # a NaN or infinite float in the result
                 return 200, error_payload(1805, f"fail to parse search result: {exc}")
         except MilvusException as exc:
-            return 200, error_payload(exc.code, exc.message or str(exc))
+            message = exc.message or str(exc)
+            if exc.code == ErrorCode.COLLECTION_NOT_FOUND:  # Milvus's wording since 2.4
+                message = message.replace("collection not found", "can't find collection", 1)
+            return 200, error_payload(exc.code, message)
         except Exception as exc:  # noqa: BLE001 - the catch-all of a server
             log.exception("REST %s failed", route.path)
             return 200, error_payload(UNEXPECTED, f"unexpected error in {route.path}: "

@@ -8,6 +8,7 @@ from ..framework import Route
 
 FAMILIES = [
     "collections",
+    "entities",
     "partitions", "indexes", "aliases", "databases", "users", "roles", "privilege_groups",
     "jobs", "resource_groups",
 ]
