@@ -10,16 +10,21 @@ HNSW = {"fieldName": "vector", "indexName": "vec_idx", "metricType": "L2",
         "indexType": "HNSW", "params": {"M": 8, "efConstruction": 64}}
 
 
-@pytest.fixture
-def bare(rest_server):
-    """A collection without index, with a few rows."""
+def tagged_schema(auto_id: bool):
+    """Fields id (INT64 primary key), vector (FLOAT_VECTOR, dim 2), tag (VARCHAR)."""
     from redkite import DataType, MilvusClient
 
-    schema = MilvusClient.create_schema(auto_id=False)
+    schema = MilvusClient.create_schema(auto_id=auto_id)
     schema.add_field("id", DataType.INT64, is_primary=True)
     schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
     schema.add_field("tag", DataType.VARCHAR, max_length=16)
-    rest_server.client.create_collection("bare", schema=schema)
+    return schema
+
+
+@pytest.fixture
+def bare(rest_server):
+    """A collection without index, with a few rows."""
+    rest_server.client.create_collection("bare", schema=tagged_schema(auto_id=False))
     rest_server.client.insert("bare", [{"id": i, "vector": [i, 1.0], "tag": "t"}
                                        for i in range(4)])
     yield "bare"

@@ -10,19 +10,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from .conftest import error, ok
+from .test_indexes import tagged_schema
 
 
 @pytest.fixture
 def target(rest_server):
     """An auto_id collection (id, vector[2], tag) and the data directory's import folder."""
-    from redkite import DataType, MilvusClient
+    from redkite import MilvusClient
 
-    schema = MilvusClient.create_schema(auto_id=True)
-    schema.add_field("id", DataType.INT64, is_primary=True)
-    schema.add_field("vector", DataType.FLOAT_VECTOR, dim=2)
-    schema.add_field("tag", DataType.VARCHAR, max_length=8)
     index = MilvusClient.prepare_index_params("vector", metric_type="L2")
-    rest_server.client.create_collection("imported", schema=schema, index_params=index)
+    rest_server.client.create_collection("imported", schema=tagged_schema(auto_id=True),
+                                         index_params=index)
     folder = rest_server.running.db.path / "import"
     folder.mkdir(exist_ok=True)
     yield folder
