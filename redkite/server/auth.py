@@ -232,10 +232,16 @@ class AuthStore:
         return record
 
     # ---- grants --------------------------------------------------------------------------
-    def operate_privilege(self, grant: dict[str, str], grant_it: bool) -> None:
+    def operate_privilege(self, grant: dict[str, str], grant_it: bool,
+                          builtin_groups: bool = False) -> None:
         """Grant (or revoke) ``{"role", "object", "object_name", "privilege", "db_name",
-        "grantor"}``; a privilege is checked against the object type, a privilege group
-        (built-in or created) may be granted on any object."""
+        "grantor"}``; a privilege is checked against the object type, a created privilege
+        group may be granted on any object, a built-in group only with ``builtin_groups``
+        (grant_privilege_v2, as in Milvus)."""
+        if grant["privilege"] in privileges.BUILTIN_GROUPS and not builtin_groups:
+            raise ParamError(f"the built-in privilege group {grant['privilege']!r} can only "
+                             "be granted or revoked with grant_privilege_v2 / "
+                             "revoke_privilege_v2")
         if grant["privilege"] not in self._groups():
             grant = dict(grant, privilege=privileges.normalize_privilege(
                 grant["object"], grant["privilege"]))
@@ -273,7 +279,8 @@ class AuthStore:
             object_name = privileges.ANY
         self.operate_privilege({"role": role, "object": object_type,
                                 "object_name": object_name, "privilege": privilege,
-                                "db_name": db_name, "grantor": grantor}, grant_it=grant_it)
+                                "db_name": db_name, "grantor": grantor}, grant_it=grant_it,
+                               builtin_groups=True)
 
     def select_grants(self, role: str, object_type: str = "", object_name: str = "",
                       db_name: str = "") -> list[dict[str, Any]]:

@@ -114,3 +114,27 @@ def test_auth_is_enforced(secured):
     assert "carl" in ok(post("users/list", {}, headers=carl))
     assert "CreateOwnership" in error(post("roles/create", {"roleName": "mine"}, headers=carl),
                                       65535, status=403)
+
+
+def test_import_jobs_are_filtered_by_privilege(secured):
+    post = secured.post
+    ok(post("collections/create", {"collectionName": "guarded", "dimension": 2}, headers=ROOT))
+    (secured.running.db.path / "empty.json").write_text("[]")
+    job = ok(post("jobs/import/create", {"collectionName": "guarded", "files": [["empty.json"]]},
+                  headers=ROOT))["jobId"]
+    for path, body in (("users/create", {"userName": "dana", "password": "dana-pass"}),
+                       ("roles/create", {"roleName": "importer"}),
+                       ("users/grant_role", {"userName": "dana", "roleName": "importer"})):
+        ok(post(path, body, headers=ROOT))
+    dana = {"Authorization": "Bearer dana:dana-pass"}
+    assert "Import" in error(post("jobs/import/create", {
+        "collectionName": "guarded", "files": [["empty.json"]]}, headers=dana), 65535, 403)
+    assert ok(post("jobs/import/list", {}, headers=dana)) == {"records": []}
+    assert "GetImportProgress" in error(post("jobs/import/describe", {"jobId": job},
+                                             headers=dana), 65535)
+    for privilege in ("ListImport", "GetImportProgress"):
+        ok(post("roles/grant_privilege", {"roleName": "importer", "objectType": "Collection",
+                                          "objectName": "guarded", "privilege": privilege},
+                headers=ROOT))
+    assert [r["jobId"] for r in ok(post("jobs/import/list", {}, headers=dana))["records"]] == [job]
+    assert ok(post("jobs/import/describe", {"jobId": job}, headers=dana))["jobId"] == job

@@ -82,6 +82,8 @@ def test_granted_groups_are_enforced(uri):
     row = [{"id": 1, "vector": [1.0, 2.0, 3.0]}]
     assert "Query" in _denied(lambda: alice.query("docs", filter="id >= 0"))
 
+    with pytest.raises(MilvusException, match="grant_privilege_v2"):
+        root.grant_privilege("reader", "Collection", "CollectionReadOnly", "*")
     root.grant_privilege_v2("reader", "CollectionReadOnly", "*")
     assert alice.query("docs", filter="id >= 0") == []
     assert "Insert" in _denied(lambda: alice.insert("docs", row))
@@ -89,7 +91,7 @@ def test_granted_groups_are_enforced(uri):
 
     root.create_privilege_group("writers")
     root.add_privileges_to_group("writers", ["Insert"])
-    root.grant_privilege_v2("reader", "writers", "docs")
+    root.grant_privilege("reader", "Collection", "writers", "docs")  # created groups: both
     assert alice.insert("docs", row)["insert_count"] == 1
     root.remove_privileges_from_group("writers", ["Insert"])
     assert "Insert" in _denied(lambda: alice.insert("docs", row))  # the group changed
