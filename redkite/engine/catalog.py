@@ -34,16 +34,19 @@ class IndexMeta:
     index_type: str
     metric_type: str
     params: dict[str, Any] = field(default_factory=dict)
+    # Settings altered after the build (alter_index_properties), e.g. "mmap.enabled":
+    # shown by describe_index, not part of the index definition.
+    properties: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"index_name": self.index_name, "field_name": self.field_name,
                 "index_type": self.index_type, "metric_type": self.metric_type,
-                "params": self.params}
+                "params": self.params, "properties": self.properties}
 
     @classmethod
     def from_json(cls, raw: dict) -> IndexMeta:
         return cls(raw["index_name"], raw["field_name"], raw["index_type"], raw["metric_type"],
-                   dict(raw.get("params", {})))
+                   dict(raw.get("params", {})), dict(raw.get("properties", {})))
 
 
 @dataclass
@@ -62,6 +65,20 @@ class CollectionMeta:
     properties: dict[str, Any] = field(default_factory=dict)
     created_ms: int = field(default_factory=lambda: int(time.time() * 1000))
     flushed_lsn: int = 0
+    updated_ms: int = 0  # when the schema last changed (0: at creation)
+    # Dropped fields' columns: name -> first object id allocated after the drop (segments
+    # with a smaller id hold a stale column of that name; see CollectionStore).
+    dropped_columns: dict[str, int] = field(default_factory=dict)
+
+    def schema_changed(self) -> None:
+        """Bump the schema epoch and the update time (strictly later than before, so a
+        request stamped with the previous schema is told apart)."""
+        self.schema_epoch += 1
+        self.updated_ms = max(int(time.time() * 1000), self.update_timestamp + 1)
+
+    @property
+    def update_timestamp(self) -> int:
+        return self.updated_ms or self.created_ms
 
     @property
     def primary(self):
@@ -107,6 +124,7 @@ class CollectionMeta:
             "schema_epoch": self.schema_epoch, "consistency_level": int(self.consistency_level),
             "num_shards": self.num_shards, "properties": self.properties,
             "created_ms": self.created_ms, "flushed_lsn": self.flushed_lsn,
+            "updated_ms": self.updated_ms, "dropped_columns": self.dropped_columns,
         }
 
     @classmethod
@@ -124,6 +142,8 @@ class CollectionMeta:
             consistency_level=ConsistencyLevel(raw.get("consistency_level", 2)),
             num_shards=int(raw.get("num_shards", 1)), properties=raw.get("properties", {}),
             created_ms=int(raw.get("created_ms", 0)), flushed_lsn=int(raw.get("flushed_lsn", 0)),
+            updated_ms=int(raw.get("updated_ms", 0)),
+            dropped_columns={k: int(v) for k, v in raw.get("dropped_columns", {}).items()},
         )
 
 

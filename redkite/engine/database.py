@@ -32,6 +32,7 @@ import pyarrow as pa
 
 from ..columnar import arrow_schema
 from ..errors import DatabaseLockedError, StorageCorruptedError
+from .alter import AlterMixin, column_defaults
 from .catalog import DEFAULT_DB, CollectionMeta
 from .ddl import DdlMixin
 from .dml import DmlMixin
@@ -56,7 +57,7 @@ class Collection:
     store: CollectionStore
 
 
-class Database(DdlMixin, DmlMixin, ReadMixin, RecallMixin):
+class Database(DdlMixin, AlterMixin, DmlMixin, ReadMixin, RecallMixin):
     _registry: dict[str, "Database"] = {}
     _registry_lock = threading.Lock()
 
@@ -123,6 +124,8 @@ class Database(DdlMixin, DmlMixin, ReadMixin, RecallMixin):
                                 arrow_schema(meta.schema), meta.primary.name,
                                 meta.vector_layouts(), self._allocate_object_id)
         store.scalar_indexes = meta.scalar_index_types()
+        store.column_defaults = column_defaults(meta.schema)
+        store.dropped_columns = dict(meta.dropped_columns)
         return Collection(meta, store)
 
     def _replay(self) -> None:

@@ -21,6 +21,7 @@ from ..types import ConsistencyLevel, LoadState
 from .catalog import (
     DEFAULT_DB, DEFAULT_PARTITION, MAX_PARTITIONS, CollectionMeta, IndexMeta, normalize_index,
 )
+from .alter import collection_properties, database_properties
 from .text import validate_schema_analyzers
 from .expr.scalar_index import forget_structures
 from .index.scalar_rules import parse_json_path
@@ -81,7 +82,7 @@ class DdlMixin:
         with self._lock:
             if db_name in self.databases:
                 raise ParamError(f"database already exist: {db_name}")
-            self.databases[db_name] = dict(properties or {})
+            self.databases[db_name] = database_properties(properties) if properties else {}
             self._persist()
 
     def drop_database(self, db_name: str) -> None:
@@ -115,14 +116,16 @@ class DdlMixin:
         schema.verify()
         validate_schema_analyzers(schema)
         level = _consistency(consistency_level)
+        props = collection_properties(properties) if properties else {}
         with self._lock:
             existing = self.collections.get((db, name))
             if existing is not None or name in self.aliases.get(db, {}):
                 raise ParamError(f"collection already exists: {name!r} in database {db!r}")
+            self._check_collection_quota(db)
             meta = CollectionMeta(self._allocate_object_id(), db, name, schema,
                                   {DEFAULT_PARTITION: self._allocate_object_id()},
                                   consistency_level=level, num_shards=int(num_shards or 1),
-                                  properties=dict(properties or {}))
+                                  properties=props)
             indexes = [self._index_meta(meta, p) for p in index_params or []]
             meta.indexes = {i.index_name: i for i in indexes}
             if load:
@@ -167,7 +170,7 @@ class DdlMixin:
             "properties": dict(meta.properties), "num_partitions": len(meta.partitions),
             "enable_dynamic_field": meta.schema.enable_dynamic_field,
             "schema_version": meta.schema_epoch, "created_timestamp": meta.created_ms,
-            "update_timestamp": meta.created_ms,
+            "update_timestamp": meta.update_timestamp,
         }
 
     def schema_of(self, db_name: str | None, name: str) -> tuple[CollectionSchema, int]:
@@ -386,11 +389,11 @@ class DdlMixin:
         if index is None:
             return None
         if not collection.meta.schema.field(index.field_name).is_vector:
-            return {"index_type": index.index_type, **index.params,
+            return {"index_type": index.index_type, **index.params, **index.properties,
                     "field_name": index.field_name, "index_name": index.index_name,
                     **self._scalar_index_progress(collection)}
         return {"index_type": index.index_type, "metric_type": index.metric_type,
-                **index.params, "field_name": index.field_name, "index_name": index.index_name,
+                **index.params, **index.properties, "field_name": index.field_name, "index_name": index.index_name,
                 **self._index_builder.progress(collection, index)}
 
     def _scalar_index_progress(self, collection) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from .segments import SealedSegment, open_table_file, write_table_file
+from .segments import SealedSegment, write_table_file
 
 MERGE_TARGET_ROWS = 1 << 20
 MERGE_TARGET_BYTES = 512 << 20
@@ -86,6 +86,8 @@ class Compactor:
             if self._stop.is_set():
                 return
             for collection in list(self._db.collections.values()):
+                if not auto_compaction_enabled(collection.meta):
+                    continue
                 with self._one_job_at_a_time:
                     plan = self._plan(collection, force=False)
                     if plan is None or self._stop.is_set():
@@ -122,7 +124,8 @@ class Compactor:
                 self._db._pending_files.add(name)
             ref = write_table_file(store.directory, name, table)
             segment = SealedSegment(segment_id, partition_id,
-                                    open_table_file(store.directory, ref), store.layouts,
+                                    store.open_table(ref, segment_id),
+                                    store.layouts,
                                     ref)
             built.append((partition_id, segment, indexes, origin))
         self._swap(plan, built)
@@ -154,6 +157,12 @@ class Compactor:
         with self._db._lock:
             self._db._pending_files.difference_update(
                 s.data_file.name for _, s, _, _ in built if s is not None)
+
+
+def auto_compaction_enabled(meta) -> bool:
+    """The collection property ``collection.autocompaction.enabled`` ("false" leaves the
+    collection to manual ``compact()`` calls)."""
+    return meta.properties.get("collection.autocompaction.enabled") != "false"
 
 
 def _chosen(sealed: list[SealedSegment], force: bool) -> list[SealedSegment]:

@@ -105,6 +105,13 @@ class CollectionStore:
         # Scalar indexes served on sealed segments only: field name -> index type and
         # (JSON field, path) -> cast type (see CollectionMeta.scalar_index_types).
         self.scalar_indexes: dict = {}
+        # What a sealed file written before a column existed reads in it (a field added
+        # later: its default value, else null), by column name.
+        self.column_defaults: dict[str, Any] = {}
+        # Columns of dropped fields: name -> first segment id written after the drop. A
+        # segment older than that holds a stale column of that name (not to be read, even
+        # if a new field takes the name).
+        self.dropped_columns: dict[str, int] = {}
 
     def publish(self) -> None:
         """Make the current rows, delete masks and indexes visible to readers, at once."""
@@ -145,7 +152,7 @@ class CollectionStore:
     def load_sealed(self, records: Iterable[SegmentRecord]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         for record in records:
-            table = open_table_file(self.directory, record.data_file)
+            table = self.open_table(record.data_file, record.segment_id)
             if table.num_rows != record.rows:
                 raise StorageCorruptedError(
                     f"segment {record.segment_id} holds {table.num_rows} rows, the manifest "
@@ -271,8 +278,9 @@ class CollectionStore:
             ref = write_table_file(self.directory, f"{growing.segment_id}.arrow", table)
             # The growing segment's mask object is shared with readers' views: keep using it.
             deleted = growing.deleted[: growing.num_rows]
-            sealed = SealedSegment(growing.segment_id, partition_id, open_table_file(
-                self.directory, ref), self.layouts, ref, None, deleted)
+            sealed = SealedSegment(growing.segment_id, partition_id,
+                                   self.open_table(ref, growing.segment_id), self.layouts,
+                                   ref, None, deleted)
             sealed.deletes_dirty = bool(deleted.any())
             self._state = ([*self.sealed, sealed],
                            {p: g for p, g in self.growing.items() if p != partition_id})
@@ -289,6 +297,42 @@ class CollectionStore:
 
     def replace_sealed(self, sealed: list[SealedSegment]) -> None:
         self.sealed = sealed
+        self._forget_gone_segments()
+        self.publish()
+
+    # ---- schema changes --------------------------------------------------------------------
+    def open_table(self, ref: FileRef, segment_id: int) -> pa.Table:
+        """A sealed file's rows in the current schema (see :func:`conform_table`)."""
+        return self._conform(open_table_file(self.directory, ref), segment_id)
+
+    def _conform(self, table: pa.Table, segment_id: int) -> pa.Table:
+        stale = {name for name, first in self.dropped_columns.items() if segment_id < first}
+        return conform_table(table, self.arrow_schema, self.column_defaults, stale)
+
+    def change_schema(self, arrow_schema: pa.Schema, layouts: dict[str, VectorLayout],
+                      column_defaults: dict[str, Any], dropped_columns: dict[str, int]
+                      ) -> None:
+        """Adopt a new column set (caller holds the lock, growing segments sealed).
+
+        Files are not rewritten: each sealed segment is replaced by one reading the same
+        file through :func:`conform_table`. A compaction job copying the old segments
+        finds its sources gone and drops its output.
+        """
+        if any(g.num_rows for g in self.growing.values()):
+            raise StorageCorruptedError("change_schema needs the growing segments sealed")
+        self.arrow_schema = arrow_schema
+        self.layouts = layouts
+        self.column_defaults = dict(column_defaults)
+        self.dropped_columns = dict(dropped_columns)
+        self.growing = {}
+        renewed = []
+        for old in self.sealed:
+            segment = SealedSegment(old.segment_id, old.partition_id,
+                                    self._conform(old.table, old.segment_id),
+                                    layouts, old.data_file, old.delete_file, old.deleted)
+            segment.deletes_dirty = old.deletes_dirty
+            renewed.append(segment)
+        self.sealed = renewed
         self._forget_gone_segments()
         self.publish()
 
@@ -314,6 +358,27 @@ class CollectionStore:
                 names.add(segment.delete_file.name)
             names.update(i.file_name for i in self._indexes.get(segment.segment_id, {}).values())
         return names
+
+
+def conform_table(table: pa.Table, schema: pa.Schema, defaults: dict[str, Any],
+                  stale: set[str] | frozenset = frozenset()) -> pa.Table:
+    """``table`` with exactly the columns of ``schema``: a column the table lacks (a field
+    added after it was written) or holds only ``stale`` (a dropped field's, whose name a
+    new field took) reads ``defaults[name]`` (null when absent) in every row; a column
+    the schema lacks (a dropped field) is left out. Columns are shared, not copied."""
+    if not stale and table.schema.equals(schema):
+        return table
+    columns = []
+    for target in schema:
+        if target.name in table.column_names and target.name not in stale:
+            columns.append(table.column(target.name))
+            continue
+        default = defaults.get(target.name)
+        if default is None:
+            columns.append(pa.nulls(table.num_rows, target.type))
+        else:
+            columns.append(pa.repeat(pa.scalar(default, target.type), table.num_rows))
+    return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _generation(ref: FileRef) -> int:
