@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
-
 from .conftest import error, ok
 
 
 def test_database_lifecycle(rest_server):
     post, client = rest_server.post, rest_server.client
     ok(post("databases/create", {"dbName": "shop", "properties": {
-        "database.max.collections": 10, "database.force.deny.writing": False}}))
+        "database.max.collections": 10, "audited": False}}))
     assert "shop" in client.list_databases()
     assert ok(post("databases/list", {})) == ["default", "shop"]
     info = ok(post("databases/describe", {"dbName": "shop"}))
     assert info["dbName"] == "shop" and isinstance(info["dbID"], int)
     assert {p["key"]: p["value"] for p in info["properties"]} == {
-        "database.max.collections": "10", "database.force.deny.writing": "false"}
+        "database.max.collections": "10", "audited": "false"}
     assert "already" in error(post("databases/create", {"dbName": "shop"}), 1100)
     ok(post("databases/drop", {"dbName": "shop"}))
     assert ok(post("databases/list", {})) == ["default"]
@@ -35,17 +33,18 @@ def test_database_errors(rest_server):
 
 def test_database_properties(rest_server):
     post = rest_server.post
-    if not hasattr(rest_server.running.db, "alter_database_properties"):
-        pytest.skip("Database.alter_database_properties (helper ddlplus) is not merged yet")
     ok(post("databases/create", {"dbName": "props"}))
-    ok(post("databases/alter", {"dbName": "props", "properties": {"database.replica.number": 1}}))
+    ok(post("databases/alter", {"dbName": "props", "properties": {"owner": "ops"}}))
     ok(post("databases/alter_properties", {"dbName": "props",
                                            "properties": {"database.max.collections": 5}}))
     info = ok(post("databases/describe", {"dbName": "props"}))
     assert {p["key"]: p["value"] for p in info["properties"]} == {
-        "database.replica.number": "1", "database.max.collections": "5"}
-    ok(post("databases/drop_properties", {"dbName": "props",
-                                          "propertyKeys": ["database.replica.number"]}))
+        "owner": "ops", "database.max.collections": "5"}
+    assert rest_server.running.db.describe_database("props")["owner"] == "ops"
+    ok(post("databases/drop_properties", {"dbName": "props", "propertyKeys": ["owner"]}))
     info = ok(post("databases/describe", {"dbName": "props"}))
     assert [p["key"] for p in info["properties"]] == ["database.max.collections"]
+    assert "database.replica.number" in error(post("databases/alter", {
+        "dbName": "props", "properties": {"database.replica.number": 2}}), 1100)
+    assert "propertyKeys" in error(post("databases/drop_properties", {"dbName": "props"}), 1802)
     ok(post("databases/drop", {"dbName": "props"}))

@@ -73,8 +73,6 @@ def test_index_errors(rest_server, bare):
 
 def test_index_properties(rest_server, bare):
     post = rest_server.post
-    if not hasattr(rest_server.running.db, "alter_index_properties"):
-        pytest.skip("Database.alter_index_properties (helper ddlplus) is not merged yet")
     ok(post("indexes/create", {"collectionName": bare, "indexParams": [HNSW]}))
     ok(post("indexes/alter_properties", {"collectionName": bare, "indexName": "vec_idx",
                                          "properties": {"mmap.enabled": True}}))
@@ -84,3 +82,5 @@ def test_index_properties(rest_server, bare):
                                         "propertyKeys": ["mmap.enabled"]}))
     [info] = ok(post("indexes/describe", {"collectionName": bare, "indexName": "vec_idx"}))
     assert info["mmap.enabled"] == ""
+    assert "configurable" in error(post("indexes/alter_properties", {
+        "collectionName": bare, "indexName": "vec_idx", "properties": {"nlist": 4}}), 1100)
