@@ -247,7 +247,7 @@ def test_alter_field_mmap_on_released_collection(db):
     db.release_collection(None, "c")
     db.alter_collection_field(None, "c", "t", {"mmap.enabled": True})
     field = next(f for f in db.describe_collection(None, "c")["fields"] if f["name"] == "t")
-    assert field["params"]["mmap.enabled"] == "true"
+    assert field["params"]["mmap_enabled"] is True
 
 
 def test_drop_field_hides_it_everywhere_and_survives_compaction(db, path):
@@ -332,9 +332,9 @@ def test_function_changes_follow_milvus_and_are_refused(text_db, path):
 def test_index_properties_shown_persisted_and_dropped(db, path):
     db.release_collection(None, "c")
     db.alter_index_properties(None, "c", "v", {"mmap.enabled": "True"})
-    assert db.describe_index(None, "c", "v")["mmap.enabled"] == "true"
+    assert db.describe_index(None, "c", "v")["mmap.enabled"] is True
     db = reopen(db, path)
-    assert db.describe_index(None, "c", "v")["mmap.enabled"] == "true"
+    assert db.describe_index(None, "c", "v")["mmap.enabled"] is True
     db.load_collection(None, "c")  # the index definition is unchanged: still loadable
     db.release_collection(None, "c")
     db.drop_index_properties(None, "c", "v", ["mmap.enabled"])

@@ -12,10 +12,10 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
-from ..errors import ParamError, PrimaryKeyException
+from ..errors import FieldNotExistException, ParamError, PrimaryKeyException
 from ..index_params import IndexParams
 from ..results import AnalyzeResult, ExtraList, Hits, OmitZeroDict, SearchResult
-from ..schema import CollectionSchema, Function
+from ..schema import CollectionSchema, FieldSchema, Function
 from ..types import ConsistencyLevel, DataType, FunctionType
 from .search_requests import AnnSearchRequest, BaseRanker
 
@@ -408,3 +408,55 @@ def analyze_results(raw: list, single: bool) -> AnalyzeResult | list[AnalyzeResu
 
 def rows_result(rows: list) -> ExtraList:
     return ExtraList(rows)
+
+
+# ---- schema and property changes -----------------------------------------------------------
+def new_field_schema(field_name: Any, data_type: Any, desc: str, kwargs: dict) -> FieldSchema:
+    """add_collection_field's field: pymilvus's keyword arguments become its parameters
+    (``nullable``, ``default_value``, ``max_length``, ``element_type``, ...)."""
+    check_name(field_name, "field_name")
+    if not isinstance(desc, str):
+        raise ParamError(f"`desc` value {desc!r} is illegal: expected a string")
+    field = FieldSchema(field_name, data_type, desc, **kwargs)
+    if field.is_vector and not field.nullable:
+        raise ParamError("Adding vector field to existing collection requires nullable=True")
+    return field
+
+
+def check_properties(properties: Any, what: str = "properties") -> dict:
+    if not isinstance(properties, dict):
+        raise ParamError(f"`{what}` value {properties!r} is illegal: expected a dict")
+    return properties
+
+
+def key_list(keys: Any) -> list[str]:
+    """``property_keys``: a non-empty list of names."""
+    if isinstance(keys, str) or not isinstance(keys, (list, tuple)) or not keys or not all(
+            isinstance(k, str) and k for k in keys):
+        raise ParamError(f"`property_keys` value {keys!r} is illegal: expected a non-empty "
+                         "list of names")
+    return list(keys)
+
+
+def check_function(function: Any) -> Function:
+    if not isinstance(function, Function):
+        raise ParamError(f"`function` value {function!r} is illegal: expected a Function")
+    return function
+
+
+def field_to_drop(field_name: Any, field_id: Any, described: dict | None) -> str:
+    """drop_collection_field's target: ``field_name``, or the name of ``field_id`` in the
+    ``described`` collection; exactly one of the two (pymilvus's rule)."""
+    by_name = isinstance(field_name, str) and field_name != ""
+    by_id = isinstance(field_id, int) and not isinstance(field_id, bool) and field_id > 0
+    if by_name == by_id:
+        raise ParamError("Must specify exactly one valid Drop identifier (drop_field_name/"
+                         f"drop_field_id/drop_function_name): got field_name={field_name!r}, "
+                         f"field_id={field_id!r}")
+    if by_name:
+        return field_name
+    found = next((f["name"] for f in (described or {}).get("fields", [])
+                  if f.get("field_id") == field_id), None)
+    if found is None:
+        raise FieldNotExistException(f"field not found[field_id={field_id}]")
+    return found

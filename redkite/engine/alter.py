@@ -212,7 +212,7 @@ class AlterMixin:
             if field.is_primary:
                 raise ParamError(f"the primary key field {field.name!r} cannot be altered")
             self._require_released(meta, params, f"field {field.name!r}")
-            changes = {key: _field_param(field, key, value) for key, value in params.items()}
+            changes = dict(_field_param(field, key, value) for key, value in params.items())
             schema = meta.schema.copy()
             schema.field(field.name).params.update(changes)
             self._change_schema(collection, schema)
@@ -303,13 +303,13 @@ class AlterMixin:
     def alter_index_properties(self, db_name: str | None, name: str, index_name: str,
                                properties: dict) -> None:
         """Set ``mmap.enabled`` on an index (the only index property Milvus lets one
-        change); describe_index shows it. The collection must be released."""
+        change); describe_index shows it (a bool). The collection must be released."""
         props = _property_map(properties, "alter_index_properties")
         unknown = sorted(set(props) - set(INDEX_KEYS))
         if unknown:
             raise ParamError(f"{unknown[0]} is not a configurable index param (configurable: "
                              f"{list(INDEX_KEYS)})")
-        values = {key: _bool_text(key, value) for key, value in props.items()}
+        values = {key: _bool_text(key, value) == "true" for key, value in props.items()}
         with self._lock:
             index = self._index(db_name, name, index_name, values)
             index.properties.update(values)
@@ -371,10 +371,11 @@ class AlterMixin:
                        f"[limit={limit}]: {MAX_COLLECTIONS_KEY} is {limit}")
 
 
-def _field_param(field: FieldSchema, key: str, value: Any) -> Any:
-    """One alter_collection_field parameter, checked against the field; its new value."""
+def _field_param(field: FieldSchema, key: str, value: Any) -> tuple[str, Any]:
+    """One alter_collection_field parameter checked against the field: the field
+    parameter it sets and its value (``mmap.enabled`` is the field's ``mmap_enabled``)."""
     if key in (MMAP_KEY, "mmap_enabled"):
-        return _bool_text(key, value)
+        return "mmap_enabled", _bool_text(key, value) == "true"
     where = f"field {field.name!r}"
     if key == "max_length":
         element = field.element_type if field.dtype == DataType.ARRAY else field.dtype
@@ -395,7 +396,7 @@ def _field_param(field: FieldSchema, key: str, value: Any) -> Any:
     if number < current:
         raise ParamError(f"{where}: {key} can only grow ({current} -> {number} would make "
                          "stored values invalid)")
-    return number
+    return key, number
 
 
 def _checked_new_field(field: FieldSchema) -> FieldSchema:

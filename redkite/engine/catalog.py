@@ -36,7 +36,7 @@ class IndexMeta:
     params: dict[str, Any] = field(default_factory=dict)
     # Settings altered after the build (alter_index_properties), e.g. "mmap.enabled":
     # shown by describe_index, not part of the index definition.
-    properties: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"index_name": self.index_name, "field_name": self.field_name,

@@ -210,6 +210,16 @@ class DdlMixin:
     def flush(self, db_name: str | None, name: str) -> None:
         self._checkpoint_collection(self._get(db_name, name))
 
+    def flush_all(self) -> None:
+        """Seal and persist every collection of every database (Milvus's FlushAll)."""
+        self._checkpoint_all()
+        self._compactor.nudge()
+        self._index_builder.nudge()
+
+    def get_flush_all_state(self) -> bool:
+        """Whether the last flush_all completed: always, as flush_all returns once done."""
+        return True
+
     def compact(self, db_name: str | None, name: str) -> int:
         collection = self._get(db_name, name)
         return self._compactor.compact_now(collection)

@@ -26,6 +26,7 @@ from ..protocol.schema_codec import describe_response, hybrid_ts, schema_from_pr
 from ..protocol.values import kv_dict, kv_pairs
 from ..types import IndexState, LoadState
 from .auth import AuthStore
+from .grpc_alter import AlterRpcs
 from .grpc_data import DataRpcs
 from .grpc_rbac import RbacRpcs
 from .rpc import reject_unknown_fields, rpc
@@ -34,7 +35,7 @@ VERSION = "redkite-0.1.0"
 _COMPACTION_STATES = {"Executing": common_pb2.Executing, "Completed": common_pb2.Completed}
 
 
-class MilvusServicer(DataRpcs, RbacRpcs):
+class MilvusServicer(DataRpcs, RbacRpcs, AlterRpcs):
     """MilvusService over one open :class:`~redkite.engine.database.Database` and its
     users and roles (:class:`~redkite.server.auth.AuthStore`)."""
 
@@ -136,12 +137,6 @@ class MilvusServicer(DataRpcs, RbacRpcs):
     def GetCollectionStatistics(self, request, context):
         stats = self.call("get_collection_stats", request, context, name=request.collection_name)
         return {"stats": kv_pairs({k: str(v) for k, v in stats.items()})}
-
-    @rpc(None)
-    def AlterCollection(self, request, context):
-        raise MilvusException(ErrorCode.SERVICE_UNIMPLEMENTED,
-                              "AlterCollection: collection properties cannot be altered in "
-                              "redkite")
 
     # ---- load / release --------------------------------------------------------------------
     @rpc(None)
@@ -305,11 +300,6 @@ class MilvusServicer(DataRpcs, RbacRpcs):
         info = dict(self.db.describe_database(request.db_name or "default"))
         name = info.pop("name")
         return {"db_name": name, "properties": kv_pairs({k: str(v) for k, v in info.items()})}
-
-    @rpc(None)
-    def AlterDatabase(self, request, context):
-        raise MilvusException(ErrorCode.SERVICE_UNIMPLEMENTED,
-                              "AlterDatabase: database properties cannot be altered in redkite")
 
     # ---- text ------------------------------------------------------------------------------
     @rpc(milvus_pb2.RunAnalyzerResponse)

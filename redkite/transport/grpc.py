@@ -68,6 +68,7 @@ class GrpcTransport(Transport):
         self.secure = secure
         self.schemas = SchemaCache(self.endpoint)
         self.metadata = _auth_metadata(token, user, password)
+        self.flush_all_ts = 0  # the last flush_all's timestamp (see grpc_ops.flush_all)
         self._channel: grpc.Channel | None = None
         self._aio: dict[int, tuple[Any, grpc.aio.Channel]] = {}
         self._closed = False
@@ -223,8 +224,10 @@ def _resume(steps: Any, rpc: str, operation: str, reply: Any, error: Any) -> Any
 
 
 def _checked(reply: Any, operation: str) -> Any:
-    """``reply``, or the exception its status reports."""
-    status = reply if not hasattr(reply, "status") else reply.status
+    """``reply``, or the exception its status reports (``status``, or ``alter_status`` in
+    AlterCollectionSchema's reply; a bare Status is its own)."""
+    status = next((getattr(reply, name) for name in ("status", "alter_status")
+                   if hasattr(reply, name)), reply)
     raise_for_status(status, operation)
     return reply
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from ..protocol import common_pb2, milvus_pb2
-from ..protocol.schema_codec import schema_to_proto
+from ..protocol.schema_codec import field_to_proto, function_to_proto, schema_to_proto
 from ..protocol.values import kv_dict, kv_pairs
 from ..types import LoadState
 from . import grpc_codec as codec
@@ -251,3 +251,110 @@ OPERATIONS = {f.__name__: f for f in (
     get_collection_stats, flush, create_index, describe_index, list_indexes, drop_index,
     create_partition, drop_partition, has_partition, list_partitions, create_database,
     drop_database, list_databases, insert, upsert, delete, query, search)}
+
+
+# ---- schema and property changes -----------------------------------------------------------
+REPLIES.update({
+    "AlterCollection": Status, "AlterCollectionField": Status, "AddCollectionField": Status,
+    "AlterCollectionSchema": M.AlterCollectionSchemaResponse,
+    "AddCollectionFunction": Status, "AlterCollectionFunction": Status,
+    "DropCollectionFunction": Status, "AlterIndex": Status, "AlterDatabase": Status,
+    "FlushAll": M.FlushAllResponse, "GetFlushAllState": M.GetFlushAllStateResponse,
+})
+
+
+def alter_collection_properties(t, db_name, name, properties):
+    t.schemas.invalidate(db_name, name)
+    yield "AlterCollection", M.AlterCollectionRequest(
+        db_name=_db(db_name), collection_name=name, properties=kv_pairs(properties))
+
+
+def drop_collection_properties(t, db_name, name, property_keys):
+    t.schemas.invalidate(db_name, name)
+    yield "AlterCollection", M.AlterCollectionRequest(
+        db_name=_db(db_name), collection_name=name, delete_keys=property_keys)
+
+
+def alter_collection_field(t, db_name, name, field_name, field_params):
+    t.schemas.invalidate(db_name, name)
+    yield "AlterCollectionField", M.AlterCollectionFieldRequest(
+        db_name=_db(db_name), collection_name=name, field_name=field_name,
+        properties=kv_pairs(field_params))
+
+
+def add_collection_field(t, db_name, name, field):
+    t.schemas.invalidate(db_name, name)
+    yield "AddCollectionField", M.AddCollectionFieldRequest(
+        db_name=_db(db_name), collection_name=name,
+        schema=field_to_proto(field.to_dict()).SerializeToString())
+
+
+def drop_collection_field(t, db_name, name, field_name):
+    t.schemas.invalidate(db_name, name)
+    request = M.AlterCollectionSchemaRequest(db_name=_db(db_name), collection_name=name)
+    request.action.drop_request.field_name = field_name
+    yield "AlterCollectionSchema", request
+
+
+def add_collection_function(t, db_name, name, function):
+    t.schemas.invalidate(db_name, name)
+    yield "AddCollectionFunction", M.AddCollectionFunctionRequest(
+        db_name=_db(db_name), collection_name=name,
+        functionSchema=function_to_proto(function.to_dict()))
+
+
+def alter_collection_function(t, db_name, name, function_name, function):
+    t.schemas.invalidate(db_name, name)
+    yield "AlterCollectionFunction", M.AlterCollectionFunctionRequest(
+        db_name=_db(db_name), collection_name=name, function_name=function_name,
+        functionSchema=function_to_proto(function.to_dict()))
+
+
+def drop_collection_function(t, db_name, name, function_name):
+    t.schemas.invalidate(db_name, name)
+    yield "DropCollectionFunction", M.DropCollectionFunctionRequest(
+        db_name=_db(db_name), collection_name=name, function_name=function_name)
+
+
+def alter_index_properties(t, db_name, name, index_name, properties):
+    yield "AlterIndex", M.AlterIndexRequest(
+        db_name=_db(db_name), collection_name=name, index_name=index_name,
+        extra_params=kv_pairs(properties))
+
+
+def drop_index_properties(t, db_name, name, index_name, property_keys):
+    yield "AlterIndex", M.AlterIndexRequest(
+        db_name=_db(db_name), collection_name=name, index_name=index_name,
+        delete_keys=property_keys)
+
+
+def alter_database_properties(t, db_name, properties):
+    yield "AlterDatabase", M.AlterDatabaseRequest(db_name=db_name,
+                                                  properties=kv_pairs(properties))
+
+
+def drop_database_properties(t, db_name, property_keys):
+    yield "AlterDatabase", M.AlterDatabaseRequest(db_name=db_name, delete_keys=property_keys)
+
+
+def flush_all(t):
+    """FlushAll, then one GetFlushAllState for its timestamp (redkite serve flushes before
+    it answers; a Milvus may still be flushing: see get_flush_all_state)."""
+    reply = yield "FlushAll", M.FlushAllRequest()
+    t.flush_all_ts = reply.flush_all_ts
+    yield "GetFlushAllState", M.GetFlushAllStateRequest(flush_all_ts=reply.flush_all_ts)
+
+
+def get_flush_all_state(t):
+    """Whether the last flush_all of this transport (if any) has completed."""
+    reply = yield "GetFlushAllState", M.GetFlushAllStateRequest(
+        flush_all_ts=t.flush_all_ts)
+    return bool(reply.flushed)
+
+
+OPERATIONS.update({f.__name__: f for f in (
+    alter_collection_properties, drop_collection_properties, alter_collection_field,
+    add_collection_field, drop_collection_field, add_collection_function,
+    alter_collection_function, drop_collection_function, alter_index_properties,
+    drop_index_properties, alter_database_properties, drop_database_properties, flush_all,
+    get_flush_all_state)})

@@ -426,3 +426,119 @@ class AsyncMilvusClient:
         base.reject_unknown("use_database", kwargs, ("timeout",))
         await self._call("describe_database", db_name=base.check_name(db_name, "db_name"))
         self._db_name = db_name
+
+    # ---- schema and property changes -------------------------------------------------------
+    async def alter_collection_properties(self, collection_name: str, properties: dict,
+                                          timeout: float | None = None, **kwargs: Any) -> None:
+        """Set collection properties (``mmap.enabled``, ``dynamicfield.enabled``,
+        ``collection.autocompaction.enabled``, ``partitionkey.isolation`` or keys of your
+        own); describe_collection shows them."""
+        base.reject_unknown("alter_collection_properties", kwargs)
+        await self._db_call("alter_collection_properties",
+                            name=base.check_name(collection_name),
+                            properties=base.check_properties(properties))
+
+    async def drop_collection_properties(self, collection_name: str, property_keys: list[str],
+                                         timeout: float | None = None, **kwargs: Any) -> None:
+        base.reject_unknown("drop_collection_properties", kwargs)
+        await self._db_call("drop_collection_properties", name=base.check_name(collection_name),
+                            property_keys=base.key_list(property_keys))
+
+    async def alter_collection_field(self, collection_name: str, field_name: str,
+                                     field_params: dict, timeout: float | None = None,
+                                     **kwargs: Any) -> None:
+        """Raise a field's ``max_length`` / ``max_capacity`` or set its ``mmap.enabled``."""
+        base.reject_unknown("alter_collection_field", kwargs)
+        await self._db_call("alter_collection_field", name=base.check_name(collection_name),
+                            field_name=base.check_name(field_name, "field_name"),
+                            field_params=base.check_properties(field_params, "field_params"))
+
+    async def add_collection_field(self, collection_name: str, field_name: str,
+                                   data_type: DataType, desc: str = "",
+                                   timeout: float | None = None, **kwargs: Any) -> None:
+        """Add a nullable scalar field (``nullable=True``, optional ``default_value`` and
+        type parameters as keyword arguments); stored rows read its default, else null."""
+        field = base.new_field_schema(field_name, data_type, desc, kwargs)
+        await self._db_call("add_collection_field", name=base.check_name(collection_name),
+                            field=field)
+
+    async def drop_collection_field(self, collection_name: str, field_name: str = "",
+                                    field_id: int = 0, timeout: float | None = None,
+                                    **kwargs: Any) -> None:
+        """Drop a field, named or by id (not a key, a function's field, an indexed field
+        nor the last vector field)."""
+        base.reject_unknown("drop_collection_field", kwargs)
+        described = None
+        if field_id and not field_name:
+            described = await self.describe_collection(collection_name)
+        await self._db_call("drop_collection_field", name=base.check_name(collection_name),
+                            field_name=base.field_to_drop(field_name, field_id, described))
+
+    async def add_collection_function(self, collection_name: str, function: Function,
+                                      timeout: float | None = None, **kwargs: Any) -> None:
+        """Refused as Milvus refuses it for BM25, redkite's only function type."""
+        base.reject_unknown("add_collection_function", kwargs)
+        await self._db_call("add_collection_function", name=base.check_name(collection_name),
+                            function=base.check_function(function))
+
+    async def alter_collection_function(self, collection_name: str, function_name: str,
+                                        function: Function, timeout: float | None = None,
+                                        **kwargs: Any) -> None:
+        """Refused as Milvus refuses it for BM25, redkite's only function type."""
+        base.reject_unknown("alter_collection_function", kwargs)
+        await self._db_call("alter_collection_function", name=base.check_name(collection_name),
+                            function_name=base.check_name(function_name, "function_name"),
+                            function=base.check_function(function))
+
+    async def drop_collection_function(self, collection_name: str, function_name: str,
+                                       timeout: float | None = None, **kwargs: Any) -> None:
+        """Refused as Milvus refuses it for BM25, redkite's only function type."""
+        base.reject_unknown("drop_collection_function", kwargs)
+        await self._db_call("drop_collection_function", name=base.check_name(collection_name),
+                            function_name=base.check_name(function_name, "function_name"))
+
+    async def alter_index_properties(self, collection_name: str, index_name: str,
+                                     properties: dict, timeout: float | None = None,
+                                     **kwargs: Any) -> None:
+        """Set ``mmap.enabled`` on an index of a released collection."""
+        base.reject_unknown("alter_index_properties", kwargs)
+        await self._db_call("alter_index_properties", name=base.check_name(collection_name),
+                            index_name=base.check_name(index_name, "index_name"),
+                            properties=base.check_properties(properties))
+
+    async def drop_index_properties(self, collection_name: str, index_name: str,
+                                    property_keys: list[str], timeout: float | None = None,
+                                    **kwargs: Any) -> None:
+        base.reject_unknown("drop_index_properties", kwargs)
+        await self._db_call("drop_index_properties", name=base.check_name(collection_name),
+                            index_name=base.check_name(index_name, "index_name"),
+                            property_keys=base.key_list(property_keys))
+
+    async def alter_database_properties(self, db_name: str, properties: dict,
+                                        **kwargs: Any) -> None:
+        """Set database properties (``database.max.collections`` or keys of your own);
+        describe_database shows them."""
+        base.reject_unknown("alter_database_properties", kwargs, ("timeout",))
+        await self._call("alter_database_properties",
+                         db_name=base.check_name(db_name, "db_name"),
+                         properties=base.check_properties(properties))
+
+    async def drop_database_properties(self, db_name: str, property_keys: list[str],
+                                       **kwargs: Any) -> None:
+        base.reject_unknown("drop_database_properties", kwargs, ("timeout",))
+        await self._call("drop_database_properties", db_name=base.check_name(db_name, "db_name"),
+                         property_keys=base.key_list(property_keys))
+
+    async def using_database(self, db_name: str, **kwargs: Any) -> None:
+        """Deprecated pymilvus spelling of :meth:`use_database`."""
+        await self.use_database(db_name, **kwargs)
+
+    async def flush_all(self, timeout: float | None = None, **kwargs: Any) -> None:
+        """Seal and persist every collection of every database."""
+        base.reject_unknown("flush_all", kwargs)
+        await self._call("flush_all")
+
+    async def get_flush_all_state(self, timeout: float | None = None, **kwargs: Any) -> bool:
+        """True: flush_all returns once everything is persisted."""
+        base.reject_unknown("get_flush_all_state", kwargs)
+        return await self._call("get_flush_all_state")
