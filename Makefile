@@ -28,7 +28,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest tests
 
-# the Milvus gRPC protocol on $(HOST):$(PORT) over the database in $(DATA); Ctrl-C stops it
+# the Milvus gRPC protocol and REST API on $(HOST):$(PORT) over the database in $(DATA);
+# Ctrl-C stops it
 serve: $(STAMP)
 	$(PY) -m redkite serve --data $(DATA) --host $(HOST) --port $(PORT)
 
@@ -45,6 +46,7 @@ bench: $(STAMP)
 	$(PY) -m bench.embedded
 	$(PY) -m bench.search
 	$(PY) -m bench.scalar_index
+	$(PY) -m bench.rest
 
 clean:
 	rm -rf $(VENV) demo.db .pytest_cache .hypothesis bench/results redkite/protocol/_gen

@@ -17,12 +17,13 @@ traceback and answered with code 65535 and a short message, never a stack trace.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Iterable
+
+import pydantic_core
 
 from ...errors import ErrorCode, MilvusException
 from .framework import (
@@ -48,19 +49,16 @@ JSON_TYPE = (b"content-type", b"application/json; charset=utf-8")
 TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"invalid number literal {name}")
-
-
 def decode_body(raw: bytes) -> Body:
-    """The request body as a :class:`Body` (code 1801 when empty, malformed or not an
-    object; ``null`` is an empty object, as Go decodes it)."""
+    """The request body as a :class:`Body` (code 1801 when empty, malformed, nested deeper
+    than 200 levels or not an object; ``null`` is an empty object, as Go decodes it).
+    Integers keep every digit; NaN and Infinity are not JSON and are refused."""
     if not raw.strip():
         raise RestError(INCORRECT_PARAMETER,
                         f"{FORMAT_PREFIX}, the request body should be nil, however {{}} is valid")
     try:
-        value = json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+        value = pydantic_core.from_json(raw, allow_inf_nan=False)
+    except ValueError as exc:
         raise RestError(INCORRECT_PARAMETER, f"{FORMAT_PREFIX}, error: {exc}") from None
     if value is not None and not isinstance(value, dict):
         raise RestError(INCORRECT_PARAMETER,
@@ -70,19 +68,18 @@ def decode_body(raw: bytes) -> Body:
 
 
 def _plain(value: Any) -> Any:
-    """JSON form of values the standard encoder does not know (numpy scalars and arrays)."""
+    """JSON form of values the encoder does not know (numpy scalars and arrays)."""
     if hasattr(value, "tolist"):
         return value.tolist()
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        import base64
-        return base64.b64encode(bytes(value)).decode()
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def encode(payload: Any) -> bytes:
-    """``payload`` as compact UTF-8 JSON; non-finite floats are refused (ValueError)."""
-    return json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"),
-                      default=_plain).encode()
+    """``payload`` as compact UTF-8 JSON (pydantic-core's encoder: integers keep every
+    digit; a non-finite float, which JSON cannot express, becomes ``null`` as in
+    JavaScript's JSON.stringify)."""
+    return pydantic_core.to_json(payload, inf_nan_mode="null", bytes_mode="base64",
+                                 fallback=_plain)
 
 
 def error_payload(code: int, message: str) -> dict:
@@ -204,10 +201,7 @@ class RestApp:
                            **result.extra}
             else:
                 payload = {"code": 0, "data": {} if result is None else result}
-            try:
-                return 200, encode(payload)
-            except ValueError as exc:  # a NaN or infinite float in the result
-                return 200, error_payload(1805, f"fail to parse search result: {exc}")
+            return 200, encode(payload)
         except MilvusException as exc:
             message = exc.message or str(exc)
             if exc.code == ErrorCode.COLLECTION_NOT_FOUND:  # Milvus's wording since 2.4
