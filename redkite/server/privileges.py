@@ -58,6 +58,10 @@ def _table() -> dict[str, Requirement]:
         "UpdateResourceGroups": "UpdateResourceGroups",
         "DescribeResourceGroup": "DescribeResourceGroup",
         "ListResourceGroups": "ListResourceGroups", "TransferReplica": "TransferReplica",
+        "AlterCollectionField": "CreateCollection",
+        "AddCollectionFunction": "CreateCollection",
+        "AlterCollectionFunction": "CreateCollection",
+        "DropCollectionFunction": "CreateCollection", "FlushAll": "FlushAll",
     }
     collection_rpcs = {  # rpc: (privilege, field number of the collection name)
         "LoadCollection": ("Load", 3), "ReleaseCollection": ("Release", 3),
@@ -73,6 +77,8 @@ def _table() -> dict[str, Requirement]:
         "Search": ("Search", 3), "HybridSearch": ("Search", 3), "Query": ("Query", 3),
         "GetFlushState": ("GetFlushState", 4), "ManualCompaction": ("Compaction", 4),
         "AlterIndex": ("CreateIndex", 3), "Import": ("Import", 1),
+        "AddCollectionField": ("AddCollectionField", 3),
+        "AlterCollectionSchema": ("AlterCollectionSchema", 3),
         # import progress and listing (REST only: the object is the job's collection)
         "GetImportProgress": ("GetImportProgress", 0), "ListImports": ("ListImport", 0),
     }

@@ -126,3 +126,21 @@ def test_groups_survive_a_restart(tmp_path):
         assert _groups(root)["keep"] == ["Load", "Release"]
     finally:
         server.stop(grace=0.5)
+
+
+def test_schema_ddl_rpcs_need_their_privileges(uri):
+    from pymilvus import DataType
+
+    root = _client(uri, ROOT)
+    root.create_collection("docs", dimension=3)
+    root.create_user("eve", "eve-pass")
+    eve = _client(uri, "eve:eve-pass")
+    assert "CreateCollection" in _denied(
+        lambda: eve.alter_collection_field("docs", "vector", {"mmap.enabled": True}))
+    assert "AlterCollectionSchema" in _denied(lambda: eve.add_collection_field(
+        "docs", "extra", DataType.INT64, nullable=True))
+    root.create_role("schema")
+    root.grant_role("eve", "schema")
+    root.grant_privilege_v2("schema", "AlterCollectionSchema", "docs")
+    eve.add_collection_field("docs", "extra", DataType.INT64, nullable=True)
+    assert "extra" in {f["name"] for f in root.describe_collection("docs")["fields"]}
