@@ -2,8 +2,9 @@
 
 Milvus's model: users with passwords (the user ``root`` always exists and may do
 everything), roles (``admin`` and ``public`` are built in; ``admin`` may do everything,
-every user holds ``public``), users bound to roles, and grants of a privilege on an object
-to a role. Passwords are stored as salted scrypt hashes; a password verified once is
+every user holds ``public``), users bound to roles, privilege groups (the built-in ones of
+:data:`~redkite.server.privileges.BUILTIN_GROUPS` and user-defined ones), and grants of a
+privilege or a group on an object to a role. Passwords are stored as salted scrypt hashes; a password verified once is
 remembered (as a SHA-256 digest) so each call does not pay scrypt's cost again. Every
 change rewrites the file atomically (a temporary file, fsync, rename) before it is
 acknowledged.
@@ -108,11 +109,15 @@ class AuthStore:
             return user == ROOT_USER or (record is not None and ADMIN_ROLE in record["roles"])
 
     def grants_of_user(self, user: str) -> list[dict]:
-        """The grants of every role ``user`` holds, ``public`` included."""
+        """The grants of every role ``user`` holds, ``public`` included; a grant of a
+        privilege group carries the group's privileges as ``members``."""
         with self._lock:
             record = self._state["users"].get(user)
             roles = {PUBLIC_ROLE, *(record["roles"] if record else ())}
-            return [g for g in self._state["grants"] if g["role"] in roles]
+            groups = self._groups()
+            return [dict(g, members=frozenset(groups[g["privilege"]]))
+                    if g["privilege"] in groups else g
+                    for g in self._state["grants"] if g["role"] in roles]
 
     # ---- users ---------------------------------------------------------------------------
     def create_user(self, user: str, password: str, description: str = "") -> None:
@@ -227,11 +232,19 @@ class AuthStore:
         return record
 
     # ---- grants --------------------------------------------------------------------------
-    def operate_privilege(self, grant: dict[str, str], grant_it: bool) -> None:
+    def operate_privilege(self, grant: dict[str, str], grant_it: bool,
+                          builtin_groups: bool = False) -> None:
         """Grant (or revoke) ``{"role", "object", "object_name", "privilege", "db_name",
-        "grantor"}``; the privilege is checked against the object type."""
-        grant = dict(grant, privilege=privileges.normalize_privilege(grant["object"],
-                                                                     grant["privilege"]))
+        "grantor"}``; a privilege is checked against the object type, a created privilege
+        group may be granted on any object, a built-in group only with ``builtin_groups``
+        (grant_privilege_v2, as in Milvus)."""
+        if grant["privilege"] in privileges.BUILTIN_GROUPS and not builtin_groups:
+            raise ParamError(f"the built-in privilege group {grant['privilege']!r} can only "
+                             "be granted or revoked with grant_privilege_v2 / "
+                             "revoke_privilege_v2")
+        if grant["privilege"] not in self._groups():
+            grant = dict(grant, privilege=privileges.normalize_privilege(
+                grant["object"], grant["privilege"]))
         if not grant["object_name"]:
             raise ParamError("a grant needs an object name ('*' for every object)")
         key = ("role", "object", "object_name", "privilege", "db_name")
@@ -248,6 +261,27 @@ class AuthStore:
             self._state["grants"] = kept
             self._save()
 
+    def operate_privilege_v2(self, role: str, privilege: str, db_name: str,
+                             collection_name: str, grantor: str, grant_it: bool) -> None:
+        """grant_privilege_v2: the object type follows from the privilege or group (a
+        Global one needs collection ``*``; a cluster-level group also database ``*``)."""
+        object_type = privileges.object_type_of(privilege, self.privilege_group_names())
+        if privileges.group_level(privilege) == "Cluster" and db_name != privileges.ANY:
+            raise ParamError(f"privilege group {privilege!r} is a cluster-level group: "
+                             f"db_name and collection_name must be '*', got db_name "
+                             f"{db_name!r}")
+        if object_type == privileges.COLLECTION:
+            object_name = collection_name
+        elif collection_name not in ("", privileges.ANY):
+            raise ParamError(f"privilege {privilege!r} applies to the {object_type} object: "
+                             f"collection_name must be '*', got {collection_name!r}")
+        else:
+            object_name = privileges.ANY
+        self.operate_privilege({"role": role, "object": object_type,
+                                "object_name": object_name, "privilege": privilege,
+                                "db_name": db_name, "grantor": grantor}, grant_it=grant_it,
+                               builtin_groups=True)
+
     def select_grants(self, role: str, object_type: str = "", object_name: str = "",
                       db_name: str = "") -> list[dict[str, Any]]:
         """The grants of ``role``, optionally narrowed to one object and database."""
@@ -257,3 +291,69 @@ class AuthStore:
                     and (not object_type or g["object"] == object_type)
                     and (not object_name or g["object_name"] == object_name)
                     and (not db_name or g["db_name"] == db_name)]
+
+    # ---- privilege groups ----------------------------------------------------------------
+    def _groups(self) -> dict[str, list[str]]:
+        """Every privilege group, built-in ones first: name -> privileges."""
+        custom = self._state.get("privilege_groups", {})
+        return {**{k: list(v) for k, v in privileges.BUILTIN_GROUPS.items()}, **custom}
+
+    def _custom_group(self, group: str) -> list[str]:
+        if group in privileges.BUILTIN_GROUPS:
+            raise ParamError(f"the built-in privilege group {group!r} cannot be changed or "
+                             "dropped")
+        members = self._state.get("privilege_groups", {}).get(group)
+        if members is None:
+            raise ParamError(f"privilege group {group!r} does not exist")
+        return members
+
+    def privilege_group_names(self) -> list[str]:
+        with self._lock:
+            return list(self._groups())
+
+    def create_privilege_group(self, group: str) -> None:
+        """Create an empty privilege group; its name may not be a privilege's."""
+        _check_name("privilege group", group)
+        with self._lock:
+            if group in self._groups():
+                raise ParamError(f"privilege group {group!r} already exists")
+            if group in privileges.MILVUS_PRIVILEGES or group in (privileges.ALL, "ReadOnly",
+                                                                  "ReadWrite", "Admin"):
+                raise ParamError(f"privilege group name {group!r} is the name of a "
+                                 "privilege")
+            self._state.setdefault("privilege_groups", {})[group] = []
+            self._save()
+
+    def drop_privilege_group(self, group: str) -> None:
+        """Drop a created group; one still granted to a role is refused."""
+        with self._lock:
+            self._custom_group(group)
+            roles = sorted({g["role"] for g in self._state["grants"]
+                            if g["privilege"] == group})
+            if roles:
+                raise ParamError(f"privilege group {group!r} is granted to role(s) {roles}: "
+                                 "revoke it first")
+            del self._state["privilege_groups"][group]
+            self._save()
+
+    def list_privilege_groups(self) -> list[dict]:
+        """``[{"privilege_group", "privileges"}]``: the built-in groups, then created ones."""
+        with self._lock:
+            return [{"privilege_group": name, "privileges": list(members)}
+                    for name, members in self._groups().items()]
+
+    def operate_privilege_group(self, group: str, privilege_names: list[str],
+                                add: bool) -> None:
+        """Add privileges to a created group (``add``) or remove them from it."""
+        unknown = sorted(set(privilege_names) - privileges.MILVUS_PRIVILEGES)
+        if unknown or not privilege_names:
+            raise ParamError(f"invalid privileges {unknown or privilege_names!r} for "
+                             f"privilege group {group!r}: expected names among "
+                             f"{sorted(privileges.MILVUS_PRIVILEGES)}")
+        with self._lock:
+            members = self._custom_group(group)
+            if add:
+                members.extend(p for p in dict.fromkeys(privilege_names) if p not in members)
+            else:
+                members[:] = [p for p in members if p not in set(privilege_names)]
+            self._save()

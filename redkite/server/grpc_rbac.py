@@ -2,7 +2,10 @@
 calls -> Milvus replies. Served whether or not ``--auth`` enforces them, as Milvus does.
 
 Passwords arrive base64-encoded (pymilvus encodes them); the grantor of a grant is the
-calling user. Grants without a database name apply to the call's database.
+calling user. Grants without a database name apply to the call's database. A privilege
+group may be granted wherever a privilege may (grant_privilege_v2 places built-in groups at
+their level: cluster groups need database and collection ``*``, database groups collection
+``*``).
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from ..errors import ParamError
 from ..protocol import milvus_pb2
 from .auth import AuthStore
 from .grpc_auth import call_db, credentials
-from .privileges import ANY, COLLECTION, object_type_of
 from .rpc import rpc
 
 
@@ -116,20 +118,11 @@ class RbacRpcs:
 
     @rpc(None)
     def OperatePrivilegeV2(self, request, context):
-        privilege = request.grantor.privilege.name
-        object_type = object_type_of(privilege)
-        if object_type == COLLECTION:
-            object_name = request.collection_name
-        elif request.collection_name not in ("", ANY):
-            raise ParamError(f"privilege {privilege!r} applies to the {object_type} object: "
-                             f"collection_name must be '*', got {request.collection_name!r}")
-        else:
-            object_name = ANY
-        self.auth.operate_privilege({
-            "role": request.role.name, "object": object_type, "object_name": object_name,
-            "privilege": privilege,
-            "db_name": request.db_name or call_db(None, context.invocation_metadata()),
-            "grantor": self.caller(context)}, grant_it=request.type == milvus_pb2.Grant)
+        self.auth.operate_privilege_v2(
+            request.role.name, request.grantor.privilege.name,
+            request.db_name or call_db(None, context.invocation_metadata()),
+            request.collection_name, self.caller(context),
+            grant_it=request.type == milvus_pb2.Grant)
 
     @rpc(milvus_pb2.SelectGrantResponse)
     def SelectGrant(self, request, context):
@@ -138,3 +131,25 @@ class RbacRpcs:
                                          entity.object_name, entity.db_name)
         return {"entities": [_grant_entity(g) for g in grants]}
 
+
+    # ---- privilege groups ------------------------------------------------------------------
+    @rpc(None)
+    def CreatePrivilegeGroup(self, request, context):
+        self.auth.create_privilege_group(request.group_name)
+
+    @rpc(None)
+    def DropPrivilegeGroup(self, request, context):
+        self.auth.drop_privilege_group(request.group_name)
+
+    @rpc(milvus_pb2.ListPrivilegeGroupsResponse)
+    def ListPrivilegeGroups(self, request, context):
+        return {"privilege_groups": [milvus_pb2.PrivilegeGroupInfo(
+            group_name=g["privilege_group"],
+            privileges=[milvus_pb2.PrivilegeEntity(name=p) for p in g["privileges"]])
+            for g in self.auth.list_privilege_groups()]}
+
+    @rpc(None)
+    def OperatePrivilegeGroup(self, request, context):
+        self.auth.operate_privilege_group(
+            request.group_name, [p.name for p in request.privileges],
+            add=request.type == milvus_pb2.AddPrivilegesToGroup)

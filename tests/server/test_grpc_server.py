@@ -46,7 +46,7 @@ def test_errors_carry_milvus_codes_and_classes(client):
 
 @pytest.mark.parametrize("call,rpc", [
     (lambda c: c.list_resource_groups(), "ListResourceGroups"),
-    (lambda c: c.create_privilege_group("g1"), "CreatePrivilegeGroup"),  # a bare Status
+    (lambda c: c.drop_resource_group("g1"), "DropResourceGroup"),  # a bare Status
     (lambda c: c.list_loaded_segments("unimpl"), "GetQuerySegmentInfo"),
 ])
 def test_unimplemented_rpcs_answer_with_a_status_naming_them(client, call, rpc):

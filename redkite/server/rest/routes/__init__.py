@@ -9,6 +9,8 @@ from ..framework import Route
 FAMILIES = [
     "collections",
     "entities",
+    "partitions", "indexes", "aliases", "databases", "users", "roles", "privilege_groups",
+    "jobs", "resource_groups",
 ]
 
 
