@@ -212,7 +212,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--index", choices=("FLAT", "HNSW"), default="FLAT")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=42)
-    ap.add_argument("--budget", type=float, default=15.0,
+    ap.add_argument("--budget", type=float, default=10.0,
                     help="seconds per variant run: later searches are skipped and the "
                          "variant is not repeated")
     ap.add_argument("--blas-threads", type=int, default=None,

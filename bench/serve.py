@@ -265,7 +265,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--rows", type=int, default=50_000)
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--queries", type=int, default=1000)
-    ap.add_argument("--seconds", type=float, default=3.0, help="per search round")
+    ap.add_argument("--seconds", type=float, default=2.0, help="per search round")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--check", type=int, default=20, help="queries checked against numpy")
     ap.add_argument("--seed", type=int, default=42)
@@ -290,18 +290,24 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         servers["redkite"] = start_redkite(tmp / "redkite", env=env)
         servers["lite"] = start_lite(tmp / "lite", env=env)
         clients = {s: client_for(srv.uri) for s, srv in servers.items()}
+        phases = {"start_s": time.perf_counter()}
         print("inserting ...", flush=True)
         inserts = bench_inserts(clients, data, args.dim, args.repeats)
         check = check_results(clients, data, args.check)
+        phases["insert_s"] = time.perf_counter()
         print("searching ...", flush=True)
         searches = bench_searches({s: srv.uri for s, srv in servers.items()}, data,
                                   args.seconds, args.repeats)
+        phases["search_s"] = time.perf_counter()
         for client in clients.values():
             client.close()
     finally:
         for server in servers.values():
             server.stop()
-    return {"systems": {s: {**inserts[s], **searches[s]} for s in SYSTEMS}, "recall": check}
+    phase_s = {"insert_s": phases["insert_s"] - phases["start_s"],
+               "search_s": phases["search_s"] - phases["insert_s"]}
+    return {"systems": {s: {**inserts[s], **searches[s]} for s in SYSTEMS}, "recall": check,
+            "phase_s": phase_s}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for check in res["checks"]:
         print(f"{check['status']:<5} {check['name']}")
-    print(f"\nelapsed {res['elapsed_s']:.1f}s")
+    print(f"\nelapsed {res['elapsed_s']:.1f}s (inserts {res['phase_s']['insert_s']:.1f}s, "
+          f"searches {res['phase_s']['search_s']:.1f}s)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=2, default=float))
     print(f"wrote {args.out}")
