@@ -11,8 +11,9 @@ HNSW`` waits for the build before timing). Each variant runs ``--repeats`` times
 rotating between rounds; searches/s is the median of completed searches / wall time. A run
 has ``--budget`` seconds: searches not started by then are skipped and the variant is not
 repeated (concurrent small BLAS calls can be pathologically slow, see ``--blas-threads``).
-Every variant's hits must equal the sequential ones. Targets: async gather >= sync sequential, and >= 0.9x the thread
-pool (the event loop adds little on top of the engine's own worker pool).
+Every variant's hits must equal the sequential ones. Targets: async gather >= sync
+sequential, and >= 0.9x the thread pool (the event loop adds little on top of the engine's
+own worker pool).
 
 Run: ``python -m bench.async_embedded`` (``--quick``). Writes
 ``bench/results/async_embedded.json``.
@@ -58,7 +59,8 @@ def fill(path: str, vectors: np.ndarray, index_type: str) -> None:
         client.create_collection(COLLECTION, schema=schema, index_params=index)
         for start in range(0, len(vectors), BATCH):
             stop = min(len(vectors), start + BATCH)
-            client.insert(COLLECTION, [{"id": i, "vector": vectors[i]} for i in range(start, stop)])
+            client.insert(COLLECTION, [{"id": i, "vector": vectors[i]}
+                                       for i in range(start, stop)])
         deadline = time.monotonic() + 300
         while client.describe_index(COLLECTION, "vector")["pending_index_rows"]:
             if time.monotonic() > deadline:

@@ -70,7 +70,8 @@ def test_hundreds_of_concurrent_inserts_and_searches(uri, request):
     assert counted == [{"count(*)": TASKS * ROWS_PER_TASK}]
     for task, hits in enumerate(found):  # each search answered its own query
         best = hits[0][0]
-        assert best["id"] == task * ROWS_PER_TASK and best["distance"] == pytest.approx(0, abs=1e-4)
+        assert best["id"] == task * ROWS_PER_TASK
+        assert best["distance"] == pytest.approx(0, abs=1e-4)
         assert best["entity"] == {"task": task} and len(hits[0]) == 3
     assert [rows[0]["id"] for rows in fetched] == list(range(0, 1000, 50))
     assert [sorted(r["id"] for r in rows) for rows in filtered] == [
