@@ -48,6 +48,8 @@ bench: $(STAMP)
 	$(PY) -m bench.scalar_index
 	$(PY) -m bench.micro
 	$(PY) -m bench.rest
+	$(PY) -m bench.serve
+	$(PY) -m bench.async_embedded
 
 clean:
 	rm -rf $(VENV) demo.db .pytest_cache .hypothesis bench/results redkite/protocol/_gen
