@@ -137,3 +137,43 @@ def test_an_extended_index_answers_like_one_built_over_all_rows(vectors):
     found = np.mean([len(set(labels[q]) & set(truth[q])) / 10 for q in range(len(queries))])
     assert found >= 0.95
     assert (labels[:, 0] >= ROWS).all()  # each query's own (added) row is found first
+
+
+def test_a_build_stops_between_chunks_when_asked(vectors, monkeypatch):
+    from redkite.engine.index import dense
+
+    monkeypatch.setattr(dense, "ADD_CHUNK_ROWS", 1000)
+    polls = []
+
+    def stop_after_two() -> bool:
+        polls.append(1)
+        return len(polls) > 2
+
+    with pytest.raises(dense.BuildCancelled):
+        build_index("HNSW", "L2", {"M": 8, "efConstruction": 32}, vectors[:ROWS],
+                    should_stop=stop_after_two)
+    assert len(polls) == 3  # two chunks added, cancelled before the third
+
+
+EXIT_SCRIPT = """
+import sys, numpy as np
+from redkite import MilvusClient
+client = MilvusClient(sys.argv[1])
+client.create_collection("c", dimension=64, metric_type="L2")  # AUTOINDEX: an HNSW graph
+rows = np.random.default_rng(0).standard_normal((60000, 64)).astype(np.float32)
+client.insert("c", [{"id": i, "vector": rows[i]} for i in range(len(rows))])
+client.flush("c")  # an HNSW build starts in the background; the process exits at once
+print("exiting", flush=True)
+"""
+
+
+def test_exiting_during_an_index_build_is_a_clean_exit(tmp_path):
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT, str(tmp_path / "x.db")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "exiting" in done.stdout
+    with MilvusClient(str(tmp_path / "x.db")) as client:  # nothing lost either
+        assert client.get_collection_stats("c")["row_count"] == 60000

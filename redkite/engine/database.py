@@ -28,10 +28,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pyarrow as pa
 
 from ..columnar import arrow_schema
-from ..errors import DatabaseLockedError, StorageCorruptedError
+from ..errors import (
+    CollectionNotExistException, DatabaseLockedError, ErrorCode, MilvusException,
+    StorageCorruptedError,
+)
 from .alter import AlterMixin, column_defaults
 from .catalog import DEFAULT_DB, CollectionMeta
 from .ddl import DdlMixin
@@ -273,6 +277,32 @@ class Database(DdlMixin, AlterMixin, DmlMixin, ReadMixin, RecallMixin):
                 return
             Database._registry.pop(str(self.path), None)
         self.close()
+
+    def describe_segments(self, collection_id: int,
+                          segment_ids: list[int] | None = None) -> list[dict]:
+        """The segments of the collection with ``collection_id`` (all, or those of
+        ``segment_ids``, in that order): id, partition, rows (live ones), and whether it is
+        growing (in memory, logged) or sealed (a persisted, memory-mapped file)."""
+        with self._lock:
+            collection = next((c for c in self.collections.values()
+                               if c.meta.collection_id == collection_id), None)
+            if collection is None:
+                raise CollectionNotExistException(
+                    f"collection not found[collection={collection_id}]")
+            store = collection.store
+            found = {s.segment_id: (s, "Sealed") for s in store.sealed}
+            found.update({g.segment_id: (g, "Growing") for g in store.growing.values()})
+        wanted = list(found) if not segment_ids else list(segment_ids)
+        missing = [sid for sid in wanted if sid not in found]
+        if missing:
+            raise MilvusException(ErrorCode.SEGMENT_NOT_FOUND,
+                                  f"segment not found[segment={missing[0]}]")
+        return [{"segment_id": sid, "collection_id": collection_id,
+                 "partition_id": found[sid][0].partition_id,
+                 "num_rows": int(found[sid][0].num_rows
+                                 - np.count_nonzero(found[sid][0].deleted[
+                                     : found[sid][0].num_rows])),
+                 "state": found[sid][1]} for sid in wanted]
 
     def close(self) -> None:
         self._compactor.stop()

@@ -227,7 +227,7 @@ def test_add_alter_and_drop_function(rest_server):
         "function": {**function, "description": "changed"}}), 1100)
     error(rest_server.post("collections/drop_function", {"collectionName": "fn",
                                                          "FunctionName": "bm"}), 1100)
-    assert "nope" in error(rest_server.post("collections/drop_function", {
-        "collectionName": "fn", "functionName": "nope"}), 1100)
+    ok(rest_server.post("collections/drop_function", {  # no such function: a no-op in Milvus
+        "collectionName": "fn", "functionName": "nope"}))
     described = ok(rest_server.post("collections/describe", {"collectionName": "fn"}))
     assert [(f["name"], f["description"]) for f in described["functions"]] == [("bm", "")]

@@ -293,10 +293,6 @@ def test_partition_load_and_release(pm, rk):
 
 
 # ---- redkite defects: the answers differ -----------------------------------------------------
-@pytest.mark.xfail(strict=True, raises=IndexNotExistException,
-                   reason="redkite gRPC client: list_indexes raises "
-                   "IndexNotExistException when the collection has no index; pymilvus "
-                   "returns [] (it maps INDEX_NOT_FOUND to an empty list)")
 def test_list_indexes_without_an_index_is_empty(rk):
     rk.create_collection("no_index", dimension=DIM)
     try:
@@ -318,9 +314,6 @@ def test_describe_collection_has_the_pymilvus_keys(pm, rk):
     assert got == expected
 
 
-@pytest.mark.xfail(strict=True, raises=MilvusException,
-                   reason="redkite gRPC client: get_partition_stats is not "
-                   "implemented (GetPartitionStatistics); Lite and pymilvus serve it")
 def test_partition_stats(pm, rk):
     def stats(client, dt, name):
         client.create_collection(name, dimension=DIM)

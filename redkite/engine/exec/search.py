@@ -25,6 +25,7 @@ import numpy as np
 from ...types import DataType
 from ...vectors import VectorLayout, to_float32
 from ...vectors.norms import BLOCK_ROWS, row_norms
+from ..index.base import inner_products
 from ..storage.index_builder import index_input
 from ..storage.segments import SegmentView
 from ..storage.sparse_rows import SparseRows
@@ -168,7 +169,7 @@ def _search_one(view: SegmentView, mask: np.ndarray, scorer, metric: str, k: int
 
 def _scores(queries: np.ndarray, query_norms: np.ndarray, vectors: np.ndarray,
             norms: np.ndarray, metric: str) -> np.ndarray:
-    dots = queries @ vectors.T
+    dots = inner_products(queries, vectors)
     if metric == "IP":
         return dots
     if metric == "COSINE":

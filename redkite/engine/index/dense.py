@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import faiss
 import numpy as np
@@ -72,6 +72,10 @@ PARALLEL_MIN_QUERIES = 8
 # made 2000-row builds ten times slower in our runs.
 PARALLEL_MIN_BUILD_ROWS = 20000
 PARALLEL_MIN_WORK = 1_000_000  # queries x rows
+# Builds add rows in chunks of this many, checking between chunks whether the database is
+# closing: a build then stops within a few seconds instead of running on in a daemon
+# thread that the interpreter would kill mid-faiss at exit (an abort, not a clean exit).
+ADD_CHUNK_ROWS = 16384
 MAX_THREADS = faiss.omp_get_max_threads()
 
 
@@ -251,11 +255,13 @@ class DenseIndex(VectorIndex):
 
     # --- growth -------------------------------------------------------------------------
 
-    def extended(self, vectors: Any) -> "DenseIndex":
+    def extended(self, vectors: Any,
+                 should_stop: Callable[[], bool] | None = None) -> "DenseIndex":
         """A new in-memory index: this one's rows (labels ``0..n-1``) followed by
         ``vectors`` (labels ``n..``), built by adding to a copy of the trained structure
         (graph, lists, quantizers) instead of rebuilding it. The index it came from is
-        left as it was (it may be memory-mapped read-only)."""
+        left as it was (it may be memory-mapped read-only). ``should_stop`` is polled
+        between chunks of rows (:class:`BuildCancelled` when it answers true)."""
         vectors = np.asarray(vectors)
         if vectors.ndim != 2 or vectors.shape[1] != self.dim:
             raise ParamError(f"cannot extend a {self.dim}-d {self.index_type} index with "
@@ -263,7 +269,7 @@ class DenseIndex(VectorIndex):
         copy = faiss.deserialize_index(faiss.serialize_index(self.index))
         data = as_float_rows(vectors, self.metric == "COSINE")
         faiss.omp_set_num_threads(1 if len(data) < PARALLEL_MIN_BUILD_ROWS else MAX_THREADS)
-        copy.add(data)
+        add_in_chunks(copy, data, should_stop)
         return DenseIndex(copy, kind=self.kind, index_type=self.index_type,
                           declared_type=self.declared_type, metric=self.metric,
                           params=self.params, effective=self.effective)
@@ -294,8 +300,22 @@ def faiss_bytes(index: faiss.Index) -> int:
 
 # --- building -----------------------------------------------------------------------------
 
+class BuildCancelled(Exception):
+    """A build stopped because its ``should_stop`` answered true (the database closes)."""
+
+
+def add_in_chunks(index: faiss.Index, data: np.ndarray,
+                  should_stop: Callable[[], bool] | None) -> None:
+    """``index.add(data)``, :data:`ADD_CHUNK_ROWS` rows at a time, polling ``should_stop``."""
+    for start in range(0, len(data), ADD_CHUNK_ROWS):
+        if should_stop is not None and should_stop():
+            raise BuildCancelled("the index build was cancelled: the database is closing")
+        index.add(data[start:start + ADD_CHUNK_ROWS])
+
+
 def build_dense(kind: str, index_type: str, declared_type: str, metric: str, params: dict,
-                vectors: np.ndarray) -> DenseIndex:
+                vectors: np.ndarray,
+                should_stop: Callable[[], bool] | None = None) -> DenseIndex:
     """Build a dense index of ``index_type`` over ``vectors`` (float32, or int8 for kind
     ``int8``) with normalized build ``params``."""
     vectors = np.asarray(vectors)
@@ -307,24 +327,26 @@ def build_dense(kind: str, index_type: str, declared_type: str, metric: str, par
     fmetric = faiss.METRIC_L2 if metric == "L2" else faiss.METRIC_INNER_PRODUCT
     faiss.omp_set_num_threads(1 if n < PARALLEL_MIN_BUILD_ROWS else MAX_THREADS)
     if index_type in ("HNSW_SQ", "HNSW_PQ"):
-        index, effective, keep = _build_quantized_hnsw(index_type, fmetric, params, data)
+        index, effective, keep = _build_quantized_hnsw(index_type, fmetric, params, data,
+                                                       should_stop)
     else:
         index, effective, keep = _make(index_type, fmetric, params, n, dim)
         if not index.is_trained:
             index.train(_training_rows(data, effective))
-        index.add(data)
+        add_in_chunks(index, data, should_stop)
     return DenseIndex(index, kind=kind, index_type=index_type, declared_type=declared_type,
                       metric=metric, params=params, effective=effective, keep=keep)
 
 
-def _build_quantized_hnsw(index_type: str, fmetric: int, params: dict, data: np.ndarray):
+def _build_quantized_hnsw(index_type: str, fmetric: int, params: dict, data: np.ndarray,
+                          should_stop: Callable[[], bool] | None = None):
     """HNSW_SQ / HNSW_PQ whose graph is built over the float vectors, then given quantized
     storage (as knowhere does: faiss's PQ symmetric distances would mis-build an IP graph,
     and exact distances make a better graph for either)."""
     n, dim = data.shape
     donor = faiss.IndexHNSWFlat(dim, params["M"], fmetric)
     donor.hnsw.efConstruction = int(params["efConstruction"])
-    donor.add(data)
+    add_in_chunks(donor, data, should_stop)
     effective = {}
     if index_type == "HNSW_SQ":
         base = faiss.IndexHNSWSQ(dim, SQ_TYPES[params["sq_type"]], params["M"], fmetric)

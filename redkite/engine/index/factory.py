@@ -10,7 +10,7 @@ matching implementation, memory-mapped when asked.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -42,12 +42,14 @@ def vector_kind_of(vectors: Any) -> str:
 
 
 def build_index(index_type: str, metric: str, params: Mapping[str, Any] | None,
-                vectors: Any, *, kind: str | None = None) -> VectorIndex:
+                vectors: Any, *, kind: str | None = None,
+                should_stop: Callable[[], bool] | None = None) -> VectorIndex:
     """Build ``index_type`` with ``metric`` over ``vectors`` (rows are labels 0..n-1).
 
     ``vectors``: float32 (n, d) for float kinds, int8 (n, d), packed uint8 (n, d/8) for
     binary, or a CSR triple (indptr, indices, values) for sparse. ``kind`` overrides the
-    kind inferred from the input.
+    kind inferred from the input. ``should_stop`` is polled while a dense index adds its
+    rows (:class:`~.dense.BuildCancelled` when it answers true).
     """
     kind = kind or vector_kind_of(vectors)
     dim = None if kind == "sparse" else _dimension(vectors, kind)
@@ -62,7 +64,8 @@ def build_index(index_type: str, metric: str, params: Mapping[str, Any] | None,
     if kind in ("float", "int8"):
         if kind == "int8" and np.asarray(vectors).dtype != np.int8:
             raise ParamError(f"INT8_VECTOR data must be int8, got {np.asarray(vectors).dtype}")
-        return build_dense(kind, concrete, declared, metric, build_params, vectors)
+        return build_dense(kind, concrete, declared, metric, build_params, vectors,
+                           should_stop)
     if kind == "binary":
         return build_binary(concrete, declared, metric, build_params, vectors)
     return build_sparse(concrete, declared, metric, build_params, vectors)

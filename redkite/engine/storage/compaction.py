@@ -169,7 +169,8 @@ class Compactor:
         merged = _Merged(segment, origin, [name])
         if carrier is not None:
             merged.indexes = carry_indexes(plan.collection, plan.sources[carrier], segment,
-                                           store.directory, self._reserve)
+                                           store.directory, self._reserve,
+                                           self._stop.is_set)
             merged.files += [entry.file_name for entry in merged.indexes]
         return merged
 

@@ -14,8 +14,10 @@ thrown away). ``FLAT`` and ``BIN_FLAT`` are exact by definition and never built.
 
 from __future__ import annotations
 
+import atexit
 import json
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +26,14 @@ import numpy as np
 from ...types import DataType
 from ...vectors import VectorLayout, to_float32
 from ..index.base import CsrMatrix
+from ..index.dense import BuildCancelled
 from ..index.factory import build_index, load_index
 from .segments import FileRef, file_digest
 from .store import SegmentIndex
 
 MIN_INDEX_ROWS = 4096
 STOP_WAIT_S = 5.0
+EXIT_WAIT_S = 30.0
 EXACT_INDEX_TYPES = frozenset({"FLAT", "BIN_FLAT"})
 
 
@@ -68,16 +72,17 @@ class IndexBuilder:
         self._thread = threading.Thread(target=self._loop, name="redkite-index-builder",
                                         daemon=True)
         self._thread.start()
+        _RUNNING.add(self)
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = STOP_WAIT_S) -> None:
         self._stop.set()
         self._wake.set()
         with self._progress:
             self._progress.notify_all()
         if self._thread is not None:
-            # A build in progress is not interrupted: it finds the database closed and
-            # discards its file (see _attach). Do not hold close() for it.
-            self._thread.join(timeout=STOP_WAIT_S)
+            # A build in progress stops at its next chunk of rows (BuildCancelled) or, if
+            # it was saving, finds the database closed and discards its file (_attach).
+            self._thread.join(timeout=wait_s)
 
     def nudge(self) -> None:
         self._wake.set()
@@ -183,12 +188,16 @@ class IndexBuilder:
             vectors, kind = index_input(job.field.dtype,
                                         job.segment.view().vectors[job.field.name])
             built = build_index(job.index.index_type, job.index.metric_type, job.index.params,
-                                vectors, kind=kind)
+                                vectors, kind=kind, should_stop=self._stop.is_set)
             path = store.directory / name
             built.save(path)
             ref = FileRef(name, path.stat().st_size, file_digest(path))
             entry = SegmentIndex(job.field.name, job.index.index_name, job.signature, ref,
                                  load_index(path, mmap=True, verify=False))
+        except BuildCancelled:  # the database is closing: nothing to report
+            with self._db._lock:
+                self._db._pending_files.discard(name)
+            return
         except Exception as exc:  # noqa: BLE001 - the segment stays exact; reported below
             self._failed.add(f"{job.segment.segment_id}:{job.signature}")
             self.last_error = f"{type(exc).__name__}: {exc}"
@@ -215,6 +224,17 @@ class IndexBuilder:
             self._db._remove_unreferenced_files()
         with self._progress:
             self._progress.notify_all()
+
+
+_RUNNING: "weakref.WeakSet[IndexBuilder]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_builders_at_exit() -> None:
+    """Let running builds stop between chunks before the interpreter exits: a daemon
+    thread killed inside faiss aborts the process (exit code 134) instead of exiting."""
+    for builder in list(_RUNNING):
+        builder.stop(wait_s=EXIT_WAIT_S)
 
 
 def index_input(dtype: DataType, vectors: Any) -> tuple[Any, str]:

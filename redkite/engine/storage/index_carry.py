@@ -37,8 +37,8 @@ def carrier_position(store, sources: list, masks: list[np.ndarray],
     return best
 
 
-def carry_indexes(collection, carrier, merged, directory,
-                  reserve: Callable[[str], None]) -> list[SegmentIndex]:
+def carry_indexes(collection, carrier, merged, directory, reserve: Callable[[str], None],
+                  should_stop: Callable[[], bool] | None = None) -> list[SegmentIndex]:
     """Indexes of ``merged`` (a new segment whose first rows are all of ``carrier``'s)
     made by extending ``carrier``'s current indexes; their files are saved and
     memory-mapped, and their names passed to ``reserve`` first (so no cleanup removes them
@@ -55,7 +55,7 @@ def carry_indexes(collection, carrier, merged, directory,
             continue
         added = merged.view().vectors[field.name][carrier.num_rows:]
         vectors, _ = index_input(field.dtype, added)
-        grown = entry.index.extended(vectors)
+        grown = entry.index.extended(vectors, should_stop)
         name = f"{merged.segment_id}.{field.field_id}.m{next(_serial)}.idx"
         reserve(name)
         path = directory / name

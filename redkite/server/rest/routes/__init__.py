@@ -10,7 +10,7 @@ FAMILIES = [
     "collections",
     "entities",
     "partitions", "indexes", "aliases", "databases", "users", "roles", "privilege_groups",
-    "jobs", "resource_groups",
+    "jobs", "resource_groups", "misc",
 ]
 
 
