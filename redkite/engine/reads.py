@@ -204,14 +204,16 @@ class ReadMixin:
                params: dict | None = None, partition_names: Sequence[str] | None = None,
                round_decimal: int = -1, group_by_field: str | None = None,
                group_size: int | None = None, strict_group_size: bool | None = None,
-               columnar: bool = False) -> dict:
+               columnar: bool = False, max_window: int = MAX_TOPK) -> dict:
         """Top ``limit`` hits per query vector; a range search when ``params`` holds
         ``radius``; ``limit`` groups of hits with ``group_by_field``. ``columnar``: each
-        SearchHits holds its pks as an Arrow array and its entities as ColumnarRows."""
+        SearchHits holds its pks as an Arrow array and its entities as ColumnarRows.
+        ``max_window`` bounds ``limit + offset`` (Milvus's 16,384 unless a caller, like the
+        REST API, serves deeper pages)."""
         collection = self._get(db_name, collection_name)
         meta = collection.meta
         self._require_loaded(collection, partition_names)
-        limit, offset = _check_window(limit, offset, "search")
+        limit, offset = _check_window(limit, offset, "search", max_window)
         limit = 10 if limit is None else limit
         leg = _search_leg(meta, data, anns_field, metric_type, params, limit + offset)
         grouping = parse_grouping(meta.schema, group_by_field, group_size, strict_group_size)
@@ -316,7 +318,8 @@ class ReadMixin:
         return SearchHits(ids, distances, entities)
 
 
-def _check_window(limit: Any, offset: Any, what: str) -> tuple[int | None, int]:
+def _check_window(limit: Any, offset: Any, what: str,
+                  max_window: int = MAX_TOPK) -> tuple[int | None, int]:
     if limit is not None and limit != -1:
         if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
             raise ParamError(f"`limit` value {limit!r} is illegal: it must be a positive int")
@@ -325,8 +328,8 @@ def _check_window(limit: Any, offset: Any, what: str) -> tuple[int | None, int]:
     offset = offset or 0
     if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
         raise ParamError(f"`offset` value {offset!r} is illegal: it must be a non-negative int")
-    if (limit or 0) + offset > MAX_TOPK:
-        raise ParamError(f"{what}: limit + offset must be at most {MAX_TOPK}, got "
+    if (limit or 0) + offset > max_window:
+        raise ParamError(f"{what}: limit + offset must be at most {max_window}, got "
                          f"{(limit or 0) + offset}")
     return (None if limit is None else int(limit)), int(offset)
 

@@ -201,6 +201,24 @@ def test_query_window_beyond_16384_rows(rest_server):
     assert len(everything) == 17000 and everything[-1] == {"id": 16999}
 
 
+def test_search_window_beyond_16384_hits(rest_server):
+    """Milvus refuses limit + offset > 16,384; the REST API pages deeper, in order."""
+    client = rest_server.client
+    client.create_collection("deep", dimension=4, metric_type="L2")
+    vectors = np.random.default_rng(4).standard_normal((17500, 4)).astype(np.float32)
+    client.insert("deep", [{"id": i, "vector": vectors[i]} for i in range(len(vectors))])
+    query = vectors[0] + 0.5
+    order = np.argsort(((vectors - query) ** 2).sum(axis=1), kind="stable")
+    page = ok(rest_server.post("entities/search", {
+        "collectionName": "deep", "data": [query.tolist()], "limit": 600, "offset": 16500,
+        "outputFields": ["id"]}))
+    assert [hit["id"] for hit in page] == order[16500:17100].tolist()
+    assert "limit + offset" in error(rest_server.post("entities/search", {
+        "collectionName": "deep", "data": [query.tolist()], "limit": 100,
+        "offset": (1 << 20)}), 1100)
+    client.drop_collection("deep")
+
+
 def test_full_text_search_with_query_text(rest_server):
     schema = {"autoID": True, "fields": [
         {"fieldName": "pk", "dataType": "Int64", "isPrimary": True},

@@ -80,6 +80,11 @@ def _vectors_of_ids(call: RestCall, name: str, schema: Any, field: Any, ids: Any
             for v in vectors]
 
 
+# Milvus caps a search's limit + offset at 16,384; the REST API serves deeper pages (the
+# engine's top-k is not bound to that number), up to this many hits per query.
+SEARCH_MAX_WINDOW = 1 << 20
+
+
 def search_arguments(call: RestCall, name: str, schema: Any) -> dict:
     """The engine ``search`` keyword arguments of a search body."""
     body = call.body
@@ -101,7 +106,8 @@ def search_arguments(call: RestCall, name: str, schema: Any) -> dict:
         filter=body.str_("filter", ""), filter_params=body.dict_("exprParams") or None,
         output_fields=body.str_list("outputFields") or None,
         metric_type=options["metric_type"], params=options["params"],
-        partition_names=body.str_list("partitionNames") or None, columnar=True)
+        partition_names=body.str_list("partitionNames") or None, columnar=True,
+        max_window=SEARCH_MAX_WINDOW)
     grouping = body.str_("groupingField", "")
     if grouping:
         arguments.update(group_by_field=grouping, group_size=body.int_("groupSize"),
