@@ -22,6 +22,15 @@ def test_openapi_document_lists_every_route(rest_server):
     assert schema["required"] == ["collectionName"]
 
 
+def test_the_docs_page_shows_every_route(rest_server):
+    status, page = rest_server.raw("GET", "/v2/vectordb/docs")
+    assert status == 200 and page.startswith("<!doctype html>")
+    for path in rest_server.running.rest.routes:
+        assert f"POST {path}" in page
+    assert "collectionName" in page  # request schemas are shown
+    assert rest_server.raw("POST", "/v2/vectordb/docs")[0] == 404
+
+
 def test_fuzzing_the_documented_routes_never_gets_a_5xx(rest_server):
     schemathesis = pytest.importorskip("schemathesis")
     from hypothesis import HealthCheck, given, settings

@@ -34,6 +34,7 @@ from .security import BASIC_CHALLENGE, authenticate, permission_error
 
 log = logging.getLogger("redkite.server.rest")
 OPENAPI_PATH = "/v2/vectordb/openapi.json"
+DOCS_PATH = "/v2/vectordb/docs"
 DEFAULT_MAX_BODY_BYTES = 64 << 20
 DEFAULT_TIMEOUT = 30.0  # seconds, Milvus's proxy.http.requestTimeoutMs
 CORS_HEADERS = [
@@ -47,6 +48,11 @@ CORS_HEADERS = [
 ]
 JSON_TYPE = (b"content-type", b"application/json; charset=utf-8")
 TEXT_TYPE = (b"content-type", b"text/plain; charset=utf-8")
+HTML_TYPE = (b"content-type", b"text/html; charset=utf-8")
+
+
+class Html(str):
+    """A reply body that is an HTML page."""
 
 
 def decode_body(raw: bytes) -> Body:
@@ -116,6 +122,8 @@ class RestApp:
         status, payload, headers = await self._respond(scope, receive)
         if payload is None:
             body, content_type = b"", []
+        elif isinstance(payload, Html):
+            body, content_type = payload.encode(), [HTML_TYPE]
         elif isinstance(payload, str):
             body, content_type = payload.encode(), [TEXT_TYPE]
         elif isinstance(payload, bytes):  # JSON encoded by the worker thread
@@ -133,6 +141,9 @@ class RestApp:
             return 204, None, []
         if path == OPENAPI_PATH and method in ("GET", "POST"):
             return 200, self.openapi(), []
+        if path == DOCS_PATH and method == "GET":
+            from .openapi import docs_page
+            return 200, Html(docs_page(self.openapi())), []
         route = self.routes.get(path)
         if route is None and path.endswith("/") and path.rstrip("/") in self.routes:
             location = path.rstrip("/").encode("latin-1")  # gin's trailing-slash redirect

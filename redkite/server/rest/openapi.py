@@ -64,3 +64,31 @@ def openapi_document(routes: Iterable[Route]) -> dict:
         "security": [{}, {"bearer": []}, {"basic": []}],
         "paths": paths,
     }
+
+
+def docs_page(document: dict) -> str:
+    """A self-contained HTML page of the document's routes (no scripts, no external
+    assets: it works offline): each route's summary and request-body schema, by family."""
+    import html
+    import json
+
+    families: dict[str, list[str]] = {}
+    for path, item in sorted(document.get("paths", {}).items()):
+        operation = item.get("post", {})
+        schema = (operation.get("requestBody", {}).get("content", {})
+                  .get("application/json", {}).get("schema", {}))
+        family = path.removeprefix("/v2/vectordb/").split("/", 1)[0]
+        families.setdefault(family, []).append(
+            f"<details><summary><code>POST {html.escape(path)}</code> — "
+            f"{html.escape(operation.get('summary', ''))}</summary>"
+            f"<pre>{html.escape(json.dumps(schema, indent=2))}</pre></details>")
+    sections = "".join(f"<h2>{html.escape(name)}</h2>{''.join(entries)}"
+                       for name, entries in families.items())
+    title = html.escape(document.get("info", {}).get("title", "REST API"))
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+            "pre{background:#f4f4f4;padding:.5em}</style></head><body>"
+            f"<h1>{title}</h1><p>Every route is a POST with a JSON body; replies are "
+            "<code>{\"code\": 0, \"data\": ...}</code> or <code>{\"code\": N, \"message\": "
+            "...}</code>. Machine-readable: <a href='openapi.json'>openapi.json</a>.</p>"
+            f"{sections}</body></html>")
