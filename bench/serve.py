@@ -10,6 +10,9 @@ Same data, same client library, same run; each server is a child process on 127.
   gives that ceiling (encoding alone) and
 * insert rows/s, server side: the same batches encoded beforehand, sent as raw
   ``Insert`` requests (pymilvus's own encoder and stub; ``schema_timestamp`` 0);
+* insert rows/s, 8 clients: 8 processes, each with its own MilvusClient, insert their share
+  of ``--rows`` fresh rows (1,000-row batches, end to end) into one collection at once;
+  rows/s = all rows / (last finish - common start), median of ``--repeats``;
 * search QPS, top-10, nq=1: one client in this process; then 8 clients, each a separate
   process with its own MilvusClient (so the client-side GIL does not cap either server),
   all started together and run for ``--seconds``; ``--repeats`` rounds alternating the
@@ -181,27 +184,65 @@ def search_for(uri: str, queries: np.ndarray, seconds: float, start_at: float) -
     return done
 
 
+def insert_for(uri: str, name: str, first: int, count: int, dim: int,
+               start_at: float) -> float:
+    """Insert ``count`` fresh rows (ids from ``first``) in 1,000-row batches from
+    ``start_at`` (``time.time()``); when it finished (``time.time()``)."""
+    client = _worker_clients.get(uri)
+    if client is None:
+        client = _worker_clients[uri] = client_for(uri)
+    vectors = np.random.default_rng(first).standard_normal((count, dim), dtype=np.float32)
+    batches = [[{"id": first + i, "vector": vectors[i]}
+                for i in range(start, min(count, start + BATCH))]
+               for start in range(0, count, BATCH)]
+    time.sleep(max(0.0, start_at - time.time()))
+    for batch in batches:
+        client.insert(name, batch)
+    return time.time()
+
+
+def bench_parallel_inserts(clients: dict[str, Any], uris: dict[str, str], rows: int,
+                           dim: int, repeats: int, pool: ProcessPoolExecutor) -> dict:
+    """Rows/s of CLIENTS processes inserting at once (see the module docstring)."""
+    out: dict[str, dict] = {s: {f"insert_{CLIENTS}_s": []} for s in uris}
+    shares = np.array_split(np.arange(rows), CLIENTS)
+    for rep in range(repeats):
+        for system in (list(uris) if rep % 2 == 0 else list(reversed(uris))):
+            name = f"par{rep}"
+            create(clients[system], name, dim)
+            start_at = time.time() + 1.0  # every worker has its task by then
+            jobs = [pool.submit(insert_for, uris[system], name, int(share[0]), len(share),
+                                dim, start_at) for share in shares]
+            finished = max(job.result() for job in jobs)
+            out[system][f"insert_{CLIENTS}_s"].append(finished - start_at)
+            count = clients[system].query(name, filter="", output_fields=["count(*)"])
+            if count[0]["count(*)"] != rows:
+                raise RuntimeError(f"{system}: {count} rows after the parallel insert")
+            clients[system].drop_collection(name)
+    for res in out.values():
+        res[f"insert_{CLIENTS}_rows_s"] = rows / statistics.median(res[f"insert_{CLIENTS}_s"])
+    return out
+
+
 def _warm(_: int) -> None:
     import pymilvus  # noqa: F401  (the import is the slow part of a fresh process)
 
 
-def bench_searches(uris: dict[str, str], data: Data, seconds: float, repeats: int) -> dict:
+def bench_searches(uris: dict[str, str], data: Data, seconds: float, repeats: int,
+                   pool: ProcessPoolExecutor) -> dict:
     out: dict[str, dict] = {s: {"qps_1": [], f"qps_{CLIENTS}": []} for s in uris}
-    spawn = multiprocessing.get_context("spawn")  # a fresh process each: no forked gRPC
-    with ProcessPoolExecutor(CLIENTS, mp_context=spawn) as pool:
-        list(pool.map(_warm, range(CLIENTS)))
-        for rep in range(repeats):
-            order = list(uris) if rep % 2 == 0 else list(reversed(uris))
-            for system in order:
-                start_at = time.time() + 0.05
-                done = search_for(uris[system], data.queries, seconds, start_at)
-                out[system]["qps_1"].append(done / seconds)
-            for system in order:
-                start_at = time.time() + 1.0  # every worker has its task by then
-                slices = np.array_split(data.queries, CLIENTS)
-                jobs = [pool.submit(search_for, uris[system], part, seconds, start_at)
-                        for part in slices]
-                out[system][f"qps_{CLIENTS}"].append(sum(j.result() for j in jobs) / seconds)
+    for rep in range(repeats):
+        order = list(uris) if rep % 2 == 0 else list(reversed(uris))
+        for system in order:
+            start_at = time.time() + 0.05
+            done = search_for(uris[system], data.queries, seconds, start_at)
+            out[system]["qps_1"].append(done / seconds)
+        for system in order:
+            start_at = time.time() + 1.0  # every worker has its task by then
+            slices = np.array_split(data.queries, CLIENTS)
+            jobs = [pool.submit(search_for, uris[system], part, seconds, start_at)
+                    for part in slices]
+            out[system][f"qps_{CLIENTS}"].append(sum(j.result() for j in jobs) / seconds)
     for res in out.values():
         for key in ("qps_1", f"qps_{CLIENTS}"):
             res[f"{key}_median"] = statistics.median(res[key])
@@ -223,6 +264,8 @@ def check_results(clients: dict[str, Any], data: Data, n: int) -> dict:
 ROWS = [  # (label, result key, what it measures)
     ("insert rows/s, end to end", "e2e_rows_s", "MilvusClient.insert, 1,000-row batches"),
     ("insert rows/s, server side", "raw_rows_s", "pre-encoded Insert requests"),
+    (f"insert rows/s, {CLIENTS} clients", f"insert_{CLIENTS}_rows_s",
+     "processes, one client each, end to end"),
     ("search QPS, 1 client", "qps_1_median", "top-10, nq=1"),
     (f"search QPS, {CLIENTS} clients", f"qps_{CLIENTS}_median", "processes, one client each"),
 ]
@@ -294,10 +337,15 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
         print("inserting ...", flush=True)
         inserts = bench_inserts(clients, data, args.dim, args.repeats)
         check = check_results(clients, data, args.check)
-        phases["insert_s"] = time.perf_counter()
-        print("searching ...", flush=True)
-        searches = bench_searches({s: srv.uri for s, srv in servers.items()}, data,
-                                  args.seconds, args.repeats)
+        uris = {s: srv.uri for s, srv in servers.items()}
+        spawn = multiprocessing.get_context("spawn")  # a fresh process each: no forked gRPC
+        with ProcessPoolExecutor(CLIENTS, mp_context=spawn) as pool:
+            list(pool.map(_warm, range(CLIENTS)))
+            parallel = bench_parallel_inserts(clients, uris, args.rows, args.dim,
+                                              args.repeats, pool)
+            phases["insert_s"] = time.perf_counter()
+            print("searching ...", flush=True)
+            searches = bench_searches(uris, data, args.seconds, args.repeats, pool)
         phases["search_s"] = time.perf_counter()
         for client in clients.values():
             client.close()
@@ -306,7 +354,8 @@ def run(args: argparse.Namespace, tmp: Path) -> dict:
             server.stop()
     phase_s = {"insert_s": phases["insert_s"] - phases["start_s"],
                "search_s": phases["search_s"] - phases["insert_s"]}
-    return {"systems": {s: {**inserts[s], **searches[s]} for s in SYSTEMS}, "recall": check,
+    return {"systems": {s: {**inserts[s], **parallel[s], **searches[s]} for s in SYSTEMS},
+            "recall": check,
             "phase_s": phase_s}
 
 
