@@ -177,3 +177,20 @@ def test_exiting_during_an_index_build_is_a_clean_exit(tmp_path):
     assert "exiting" in done.stdout
     with MilvusClient(str(tmp_path / "x.db")) as client:  # nothing lost either
         assert client.get_collection_stats("c")["row_count"] == 60000
+
+
+def test_a_large_segment_is_not_rewritten_for_each_small_one():
+    class Segment:
+        def __init__(self, rows):
+            self.num_rows = rows
+            self.deleted = np.zeros(rows, bool)
+            self.data_file = type("F", (), {"size": rows * 100})()
+
+    large = Segment(700_000)
+    trickle = [Segment(10_000), Segment(12_000)]
+    # the two small ones merge with each other; the large one waits until they have grown
+    assert compaction._chosen([large, *trickle], force=False, settled=True) == trickle
+    grown = [Segment(30_000), Segment(20_000)]  # 50,000 gathered: 16x covers 800,000
+    assert compaction._chosen([large, *grown], force=False, settled=True) == [
+        *sorted(grown, key=lambda s: s.num_rows), large]
+    assert large in compaction._chosen([large, *trickle], force=True)  # compact(): all

@@ -35,6 +35,7 @@ MERGE_TARGET_BYTES = 1 << 30
 DELETED_RATIO = 0.2
 MIN_SMALL_SEGMENTS = 4
 IDLE_SETTLE_S = 60.0
+TIER_RATIO = 16
 
 
 @dataclass
@@ -227,24 +228,30 @@ def auto_compaction_enabled(meta) -> bool:
 def _chosen(sealed: list[SealedSegment], force: bool,
             settled: bool = False) -> list[SealedSegment]:
     """The segments the next job rewrites: those with many deleted rows, plus small ones
-    merged (smallest first, up to MERGE_TARGET_ROWS / _BYTES) once there are enough of
+    merged smallest first (up to MERGE_TARGET_ROWS / _BYTES) once there are enough of
     them (two are enough once the collection is ``settled``) — fewer, larger segments
-    mean fewer index searches per query."""
+    mean fewer index searches per query.
+
+    Outside ``force`` (``compact()``), a segment joins a merge only while it holds at most
+    :data:`TIER_RATIO` times the rows gathered before it: a large segment is rewritten
+    once enough small ones have gathered, not for every small one that arrives (a program
+    that flushes every few thousand rows would otherwise copy its largest segment each
+    time)."""
     dirty = [s for s in sealed if _worth_compacting(s)]
     small = sorted((s for s in sealed if _is_small(s) and s not in dirty),
                    key=lambda s: s.num_rows)
     merged: list[SealedSegment] = []
-    if len(small) >= MIN_SMALL_SEGMENTS or ((force or settled) and len(small) > 1):
-        rows = size = 0
-        for segment in small:
-            if merged and (rows + segment.num_rows > MERGE_TARGET_ROWS
-                           or size + segment.data_file.size > MERGE_TARGET_BYTES):
-                break
-            merged.append(segment)
-            rows += segment.num_rows
-            size += segment.data_file.size
-        if len(merged) < 2:
-            merged = []
+    rows = size = 0
+    for segment in small:
+        if merged and (rows + segment.num_rows > MERGE_TARGET_ROWS
+                       or size + segment.data_file.size > MERGE_TARGET_BYTES
+                       or (not force and segment.num_rows > TIER_RATIO * rows)):
+            break
+        merged.append(segment)
+        rows += segment.num_rows
+        size += segment.data_file.size
+    if len(merged) < (2 if force or settled else MIN_SMALL_SEGMENTS):
+        merged = []
     return dirty + merged
 
 
