@@ -108,6 +108,16 @@ class Compactor:
             return []
         return _chosen(collection.store.sealed, force=False, settled=is_settled(collection))
 
+    def reindexed_by_merge(self, collection) -> list[SealedSegment]:
+        """The segments the next background job would merge, but for the one whose index
+        the merge extends (caller holds the lock): their rows' index is being rewritten."""
+        merging = self.merging(collection)
+        if not merging:
+            return []
+        carrier = carrier_position(collection.store, merging, [s.deleted for s in merging],
+                                   list(range(len(merging))))
+        return [s for position, s in enumerate(merging) if position != carrier]
+
     def state(self, job_id: int) -> str:
         return self._states.get(int(job_id), "UndefiedState")
 

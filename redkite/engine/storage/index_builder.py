@@ -168,15 +168,8 @@ class IndexBuilder:
 
     def _remerged(self, collection, unbuilt: list) -> list:
         """Indexed segments the compactor is about to merge, but for the index carrier."""
-        from .index_carry import carrier_position  # noqa: PLC0415 - index_carry imports us
-
-        merging = [s for s in self._db._compactor.merging(collection)
-                   if not any(s is u for u in unbuilt)]
-        if not merging:
-            return []
-        carrier = carrier_position(collection.store, merging, [s.deleted for s in merging],
-                                   list(range(len(merging))))
-        return [s for position, s in enumerate(merging) if position != carrier]
+        return [s for s in self._db._compactor.reindexed_by_merge(collection)
+                if not any(s is u for u in unbuilt)]
 
     def _run(self, job: _Job) -> None:
         store = job.collection.store
