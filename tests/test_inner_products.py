@@ -1,5 +1,6 @@
 """The inner-product kernel under exact search equals numpy's matrix product, whichever
-path (faiss per query for small batches, BLAS for large ones) computes it."""
+path computes it (BLAS for large batches and for one small batch at a time, faiss per
+query for small batches that arrive meanwhile)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,20 @@ import threading
 import numpy as np
 import pytest
 
+from redkite.engine.index import base
 from redkite.engine.index.base import BLAS_MIN_QUERIES, inner_products
+
+
+def _one_thread(queries, vectors):
+    out = np.empty((len(queries), len(vectors)), np.float32)
+    base._scan(np.ascontiguousarray(queries), np.ascontiguousarray(vectors), out)
+    return out
+
+
+def _split(queries, vectors):
+    out = np.empty((len(queries), len(vectors)), np.float32)
+    base._split_scan(np.ascontiguousarray(queries), np.ascontiguousarray(vectors), out)
+    return out
 
 
 @pytest.mark.parametrize("nq", [1, 3, BLAS_MIN_QUERIES - 1, BLAS_MIN_QUERIES, 20])
@@ -16,9 +30,10 @@ def test_equals_the_matrix_product(nq):
     rng = np.random.default_rng(nq)
     vectors = rng.standard_normal((3000, 24)).astype(np.float32)
     queries = rng.standard_normal((nq, 24)).astype(np.float32)
-    got = inner_products(queries, vectors)
-    assert got.shape == (nq, 3000) and got.dtype == np.float32
-    np.testing.assert_allclose(got, queries @ vectors.T, rtol=1e-5, atol=1e-4)
+    for compute in (inner_products, _one_thread, _split):
+        got = compute(queries, vectors)
+        assert got.shape == (nq, 3000) and got.dtype == np.float32
+        np.testing.assert_allclose(got, queries @ vectors.T, rtol=1e-5, atol=1e-4)
 
 
 def test_strided_inputs_and_no_rows():
@@ -26,8 +41,9 @@ def test_strided_inputs_and_no_rows():
     vectors = rng.standard_normal((1000, 16)).astype(np.float32)
     queries = rng.standard_normal((4, 32)).astype(np.float32)[:, ::2]  # not contiguous
     rows = vectors[::3]
-    np.testing.assert_allclose(inner_products(queries, rows), queries @ rows.T,
-                               rtol=1e-5, atol=1e-4)
+    for compute in (inner_products, _one_thread, _split):
+        np.testing.assert_allclose(compute(queries, rows), queries @ rows.T,
+                                   rtol=1e-5, atol=1e-4)
     assert inner_products(queries, vectors[:0]).shape == (4, 0)
 
 

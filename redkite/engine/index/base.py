@@ -21,8 +21,10 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import zlib
 from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +41,18 @@ ALIGN = 64
 LARGER_IS_CLOSER = frozenset({"IP", "COSINE", "BM25"})
 CHUNK_ROWS = 65536
 NO_ROWS = np.zeros(0, np.int64)
-# Below this many queries, inner products are computed one query at a time by faiss's SIMD
-# kernel rather than by a BLAS matrix product: OpenBLAS's threaded gemv/gemm collapses when
-# several threads call it at once (8 threads searching 50k x 128 rows: 931 searches/s alone,
-# 77/s together), while the per-query kernel runs on the calling thread, GIL released.
+# Small query batches (under BLAS_MIN_QUERIES) are not scored by a BLAS product: OpenBLAS's
+# threaded gemv collapses when several threads call it at once (8 threads searching
+# 50k x 128 rows: 931 searches/s alone, 77/s together). faiss's SIMD inner-product kernel
+# runs instead (GIL released): split over every core when it is the only scan running
+# (as fast as BLAS for one search), on the calling thread alone when others run (so
+# concurrent searches scale instead of fighting over the cores).
 BLAS_MIN_QUERIES = 8
+SPLIT_MIN_ROWS = 32768
+_CORES = os.cpu_count() or 1
+_scans = 0
+_scans_lock = threading.Lock()
+_split_pool: ThreadPoolExecutor | None = None
 
 
 def larger_is_closer(metric: str) -> bool:
@@ -196,17 +205,48 @@ def fill_row(distances: np.ndarray, labels: np.ndarray, q: int, rows: np.ndarray
 
 def inner_products(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     """``queries @ vectors.T`` as float32 (nq, n), for float32 (nq, d) and (n, d) inputs."""
+    global _scans
     if (len(queries) >= BLAS_MIN_QUERIES or queries.dtype != np.float32
             or vectors.dtype != np.float32 or vectors.ndim != 2 or len(vectors) == 0):
         return queries @ vectors.T
     vectors = np.ascontiguousarray(vectors)
     queries = np.ascontiguousarray(queries)
     out = np.empty((len(queries), len(vectors)), dtype=np.float32)
+    with _scans_lock:
+        alone = _scans == 0
+        _scans += 1
+    try:
+        if alone and _CORES > 1 and len(vectors) >= SPLIT_MIN_ROWS:
+            _split_scan(queries, vectors, out)
+        else:
+            _scan(queries, vectors, out)
+    finally:
+        with _scans_lock:
+            _scans -= 1
+    return out
+
+
+def _scan(queries: np.ndarray, vectors: np.ndarray, out: np.ndarray) -> None:
+    """``out[q] = vectors @ queries[q]`` on the calling thread, faiss's kernel per query."""
     dim, count = vectors.shape[1], len(vectors)
     for q in range(len(queries)):
         faiss.fvec_inner_products_ny(faiss.swig_ptr(out[q]), faiss.swig_ptr(queries[q]),
                                      faiss.swig_ptr(vectors), dim, count)
-    return out
+
+
+def _split_scan(queries: np.ndarray, vectors: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_scan` over row ranges, one per core (this thread takes the first)."""
+    global _split_pool
+    if _split_pool is None:
+        _split_pool = ThreadPoolExecutor(_CORES - 1, thread_name_prefix="redkite-scan")
+    bounds = np.linspace(0, len(vectors), _CORES + 1).astype(int)
+    # each part writes its own columns of ``out`` (row q of out[:, lo:hi] is contiguous)
+    parts = [(queries, vectors[lo:hi], out[:, lo:hi])
+             for lo, hi in zip(bounds[:-1], bounds[1:])]
+    jobs = [_split_pool.submit(_scan, *part) for part in parts[1:]]
+    _scan(*parts[0])
+    for job in jobs:
+        job.result()
 
 
 def exact_dense(queries: np.ndarray, fetch: Callable[[np.ndarray], np.ndarray],
