@@ -297,12 +297,14 @@ class Database(DdlMixin, AlterMixin, DmlMixin, ReadMixin, RecallMixin):
         if missing:
             raise MilvusException(ErrorCode.SEGMENT_NOT_FOUND,
                                   f"segment not found[segment={missing[0]}]")
-        return [{"segment_id": sid, "collection_id": collection_id,
-                 "partition_id": found[sid][0].partition_id,
-                 "num_rows": int(found[sid][0].num_rows
-                                 - np.count_nonzero(found[sid][0].deleted[
-                                     : found[sid][0].num_rows])),
-                 "state": found[sid][1]} for sid in wanted]
+        out = []
+        for sid in wanted:
+            segment, state = found[sid]
+            live = segment.num_rows - np.count_nonzero(segment.deleted[: segment.num_rows])
+            out.append({"segment_id": sid, "collection_id": collection_id,
+                        "partition_id": segment.partition_id, "num_rows": int(live),
+                        "state": state})
+        return out
 
     def close(self) -> None:
         self._compactor.stop()

@@ -182,11 +182,8 @@ class IndexBuilder:
                                         job.segment.view().vectors[job.field.name])
             built = build_index(job.index.index_type, job.index.metric_type, job.index.params,
                                 vectors, kind=kind, should_stop=self._stop.is_set)
-            path = store.directory / name
-            built.save(path)
-            ref = FileRef(name, path.stat().st_size, file_digest(path))
-            entry = SegmentIndex(job.field.name, job.index.index_name, job.signature, ref,
-                                 load_index(path, mmap=True, verify=False))
+            entry = persist_index(built, store.directory, name, job.field.name,
+                                  job.index.index_name, job.signature)
         except BuildCancelled:  # the database is closing: nothing to report
             with self._db._lock:
                 self._db._pending_files.discard(name)
@@ -228,6 +225,17 @@ def _stop_builders_at_exit() -> None:
     thread killed inside faiss aborts the process (exit code 134) instead of exiting."""
     for builder in list(_RUNNING):
         builder.stop(wait_s=EXIT_WAIT_S)
+
+
+def persist_index(built, directory, name: str, field_name: str, index_name: str,
+                  signature: str) -> SegmentIndex:
+    """Save ``built`` as ``directory/name`` and map it back: the segment index entry that
+    serves it (its file checked by size and XXH3 digest at the next open)."""
+    path = directory / name
+    built.save(path)
+    ref = FileRef(name, path.stat().st_size, file_digest(path))
+    return SegmentIndex(field_name, index_name, signature, ref,
+                        load_index(path, mmap=True, verify=False))
 
 
 def index_input(dtype: DataType, vectors: Any) -> tuple[Any, str]:

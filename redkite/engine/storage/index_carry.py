@@ -15,9 +15,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .index_builder import index_input, index_signature, needs_build
-from .segments import FileRef, file_digest
-from ..index.factory import load_index
+from .index_builder import index_input, index_signature, needs_build, persist_index
 from .store import SegmentIndex
 
 _serial = itertools.count(1)
@@ -30,7 +28,8 @@ def carrier_position(store, sources: list, masks: list[np.ndarray],
     best = None
     for position in positions:
         segment = sources[position]
-        if masks[position].any() or not _extendable_entries(store, segment.segment_id):
+        if masks[position].any() or not any(
+                _can_extend(entry.index) for entry in store.segment_indexes(segment.segment_id)):
             continue
         if best is None or segment.num_rows > sources[best].num_rows:
             best = position
@@ -58,16 +57,9 @@ def carry_indexes(collection, carrier, merged, directory, reserve: Callable[[str
         grown = entry.index.extended(vectors, should_stop)
         name = f"{merged.segment_id}.{field.field_id}.m{next(_serial)}.idx"
         reserve(name)
-        path = directory / name
-        grown.save(path)
-        ref = FileRef(name, path.stat().st_size, file_digest(path))
-        out.append(SegmentIndex(field.name, index.index_name, signature, ref,
-                                load_index(path, mmap=True, verify=False)))
+        out.append(persist_index(grown, directory, name, field.name, index.index_name,
+                                 signature))
     return out
-
-
-def _extendable_entries(store, segment_id: int) -> list[SegmentIndex]:
-    return [entry for entry in store.segment_indexes(segment_id) if _can_extend(entry.index)]
 
 
 def _can_extend(index: Any) -> bool:
